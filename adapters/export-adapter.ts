@@ -1,0 +1,42 @@
+import type { ManifestFile } from '../bundle/manifest.js';
+import type { ProfileKind } from '../domain/profiles.js';
+import type { InputKind } from '../store/export-plan.js';
+import type { RunRecordSource } from '../store/export-records.js';
+
+// A format adapter turns a run's planned records into files under a staging folder. It
+// knows nothing of Temporal or the database beyond the record source it is handed.
+
+export interface AdapterProgress {
+  file: string;
+  records: number;
+}
+
+export interface WriteContext {
+  stagingDir: string;
+  source: RunRecordSource;
+  profileConfig: Record<string, unknown>;
+  now: Date;
+  // Files finished by an earlier attempt of the same run, by path; an adapter may skip
+  // rewriting one whose bytes on disk still match.
+  completed: Map<string, ManifestFile>;
+  onFileDone: (file: ManifestFile) => void;
+  onProgress: (progress: AdapterProgress) => void;
+}
+
+// Which planned inputs a file was made from: provenance resolves these to the raw
+// documents' hashes.
+export type FileLineage = { kinds: InputKind[] } | { documents: string[] };
+
+export interface AdapterOutput {
+  files: ManifestFile[];
+  lineage: Record<string, FileLineage>;
+  counts: Record<string, number>;
+  schemaVersions: Record<string, string>;
+}
+
+export interface ExportAdapter {
+  kind: ProfileKind;
+  name: string;
+  version: string;
+  write(context: WriteContext): Promise<AdapterOutput>;
+}

@@ -1,0 +1,63 @@
+import type { Client } from '@temporalio/client';
+import express, { type Express } from 'express';
+import type { StellaConfig } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import type { Database } from '../store/database.js';
+import { errorHandler, toDomainError } from './http-errors.js';
+import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { profileRoutes } from './routes/profiles.js';
+import { runRoutes } from './routes/runs.js';
+import { StellaError } from '../domain/errors.js';
+
+export interface ApiDependencies {
+  db: Database;
+  temporal: Client;
+  config: StellaConfig;
+  logger: Logger;
+  metrics?: ApiMetrics;
+}
+
+// The thin HTTP face of the export center: it validates, records and starts workflows;
+// it never writes a bundle itself.
+export function createApp(deps: ApiDependencies): Express {
+  const metrics = deps.metrics ?? createApiMetrics();
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('etag', false);
+  app.use(express.json({ limit: '1mb' }));
+  app.use(requestTimer(metrics));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(profileRoutes(deps.db));
+  app.use(runRoutes({ ...deps, metrics }));
+
+  app.use((req, _res, next) => {
+    next(new StellaError('not_found', `no route for ${req.method} ${req.path}`));
+  });
+  app.use(countErrors(metrics));
+  app.use(errorHandler(deps.logger));
+
+  return app;
+}
+
+function requestTimer(metrics: ApiMetrics): express.RequestHandler {
+  return (req, res, next) => {
+    const stop = metrics.requestSeconds.startTimer({ method: req.method });
+    res.on('finish', () => {
+      stop({ route: req.route?.path ?? 'unmatched', status: String(res.statusCode) });
+    });
+    next();
+  };
+}
+
+function countErrors(metrics: ApiMetrics): express.ErrorRequestHandler {
+  return (err, _req, _res, next) => {
+    metrics.requestErrors.inc({ error_class: toDomainError(err).code });
+    next(err);
+  };
+}

@@ -1,0 +1,65 @@
+import { Router } from 'express';
+import { z } from 'zod';
+import { exportFiltersSchema } from '../../domain/filters.js';
+import { PROFILE_KINDS } from '../../domain/profiles.js';
+import type { Database } from '../../store/database.js';
+import {
+  createProfile,
+  deleteProfile,
+  getProfile,
+  listProfiles,
+  updateProfile,
+} from '../../store/export-store.js';
+import { tenantOf } from '../tenant.js';
+
+const profileConfigSchema = z.strictObject({
+  filters: exportFiltersSchema.optional(),
+  description: z.string().max(2000).optional(),
+});
+
+const createProfileSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lower-case letters, digits, - and _'),
+  name: z.string().min(1).max(200),
+  kind: z.enum(PROFILE_KINDS),
+  config: profileConfigSchema.default({}),
+});
+
+const patchProfileSchema = z.strictObject({
+  name: z.string().min(1).max(200).optional(),
+  config: profileConfigSchema.optional(),
+});
+
+const listQuerySchema = z.object({
+  kind: z.enum(['json', 'trivy', 'mirror']).optional(),
+  variant: z.string().max(32).optional(),
+});
+
+export function profileRoutes(db: Database): Router {
+  const router = Router();
+
+  router.get('/export/profiles', async (req, res) => {
+    const query = listQuerySchema.parse(req.query);
+    res.json({ profiles: await listProfiles(db, tenantOf(req), query) });
+  });
+
+  router.post('/export/profiles', async (req, res) => {
+    const input = createProfileSchema.parse(req.body);
+    res.status(201).json(await createProfile(db, tenantOf(req), input));
+  });
+
+  router.get('/export/profiles/:id', async (req, res) => {
+    res.json(await getProfile(db, tenantOf(req), req.params.id));
+  });
+
+  router.patch('/export/profiles/:id', async (req, res) => {
+    const patch = patchProfileSchema.parse(req.body);
+    res.json(await updateProfile(db, tenantOf(req), req.params.id, patch));
+  });
+
+  router.delete('/export/profiles/:id', async (req, res) => {
+    await deleteProfile(db, tenantOf(req), req.params.id);
+    res.status(204).end();
+  });
+
+  return router;
+}

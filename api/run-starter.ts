@@ -1,0 +1,133 @@
+import type { Client } from '@temporalio/client';
+import { z } from 'zod';
+import { adapterFor } from '../adapters/registry.js';
+import { canonicalJson } from '../bundle/canonical-json.js';
+import { StellaError } from '../domain/errors.js';
+import { exportFiltersSchema, type ExportFilters } from '../domain/filters.js';
+import type { StellaConfig } from '../platform/config.js';
+import { newRunId } from '../platform/ids.js';
+import type { Database } from '../store/database.js';
+import { sha256Hex } from '../store/evidence-store.js';
+import {
+  findRunByIdempotencyKey,
+  getProfile,
+  getRun,
+  updateRun,
+  type RunRow,
+} from '../store/export-store.js';
+import { EXPORT_RUN_WORKFLOW } from '../workflows/export-run-definitions.js';
+
+export const createRunSchema = z.strictObject({
+  profileId: z.string().min(1).max(64),
+  filters: exportFiltersSchema.optional(),
+  policyVersion: z.string().max(64).optional(),
+  trigger: z.enum(['api', 'cli']).default('api'),
+});
+
+export type CreateRunRequest = z.infer<typeof createRunSchema>;
+
+export interface RunStarterDependencies {
+  db: Database;
+  temporal: Client;
+  config: StellaConfig;
+}
+
+// Records a run and starts its workflow (whose id is the run id). With an idempotency key,
+// the same request twice gives the same run; the key reused for another request is refused.
+export async function createRun(
+  deps: RunStarterDependencies,
+  tenant: string,
+  request: CreateRunRequest,
+  idempotencyKey?: string,
+): Promise<{ run: RunRow; created: boolean }> {
+  const profile = await getProfile(deps.db, tenant, request.profileId);
+  adapterFor(profile.kind);
+  const filters = effectiveFilters(profile.config, request.filters);
+  const requestHash = sha256Hex(canonicalJson({ profileId: profile.id, filters, policyVersion: request.policyVersion ?? null }));
+
+  if (idempotencyKey) {
+    const existing = await findRunByIdempotencyKey(deps.db, tenant, idempotencyKey);
+    if (existing) {
+      return { run: sameRequestOrConflict(existing, requestHash), created: false };
+    }
+  }
+
+  const runId = newRunId(tenant);
+  const inserted = await insertRun(deps.db, {
+    id: runId,
+    tenant,
+    profileId: profile.id,
+    profileKind: profile.kind,
+    trigger: request.trigger,
+    state: 'queued',
+    filters: canonicalJson(filters),
+    policyVersion: request.policyVersion ?? null,
+    idempotencyKey: idempotencyKey ?? null,
+    requestHash,
+    workflowId: runId,
+    createdAt: new Date(),
+  });
+  if (!inserted && idempotencyKey) {
+    // Another request with the same key won the race.
+    const winner = await findRunByIdempotencyKey(deps.db, tenant, idempotencyKey);
+
+    return { run: sameRequestOrConflict(winner!, requestHash), created: false };
+  }
+
+  await startWorkflow(deps, tenant, runId);
+
+  return { run: await getRun(deps.db, tenant, runId), created: true };
+}
+
+function effectiveFilters(
+  profileConfig: Record<string, unknown>,
+  requested: ExportFilters | undefined,
+): ExportFilters {
+  const defaults = exportFiltersSchema.parse(profileConfig.filters ?? {});
+
+  return { ...defaults, ...(requested ?? {}) };
+}
+
+function sameRequestOrConflict(run: RunRow, requestHash: string): RunRow {
+  if (run.requestHash !== requestHash) {
+    throw new StellaError('conflict', 'Idempotency-Key was already used for a different request');
+  }
+
+  return run;
+}
+
+async function insertRun(
+  db: Database,
+  data: Parameters<Database['exportRun']['create']>[0]['data'],
+): Promise<boolean> {
+  try {
+    await db.exportRun.create({ data });
+
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P2002') {
+      return false;
+    }
+    throw err;
+  }
+}
+
+async function startWorkflow(deps: RunStarterDependencies, tenant: string, runId: string) {
+  try {
+    await deps.temporal.workflow.start(EXPORT_RUN_WORKFLOW, {
+      taskQueue: deps.config.taskQueue,
+      workflowId: runId,
+      args: [{ runId, tenant }],
+    });
+  } catch (err) {
+    await updateRun(deps.db, tenant, runId, {
+      state: 'failed',
+      errorClass: 'unavailable',
+      errorMessage: 'the workflow service could not start the run',
+      finishedAt: new Date(),
+    });
+    throw new StellaError('unavailable', 'the workflow service could not start the run', {
+      cause: err,
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, stat, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { StellaError } from '../domain/errors.js';
+import type { ApiClient } from './api-client.js';
+
+export interface DownloadResult {
+  path: string;
+  sha256: string;
+  size: number;
+  resumedFrom: number;
+}
+
+// Downloads a run's bundle to `<out>.partial`, resuming from what is already there with a
+// range request (If-Range on the bundle's sha256), then checks the whole file's hash and
+// renames it into place. A mismatch leaves nothing under the final name.
+export async function downloadBundle(api: ApiClient, runId: string, out: string): Promise<DownloadResult> {
+  const partial = `${out}.partial`;
+  await mkdir(path.dirname(path.resolve(out)), { recursive: true });
+  const have = await stat(partial).then((s) => s.size, () => 0);
+  const head = await api.request('HEAD', `/export/runs/${runId}/download`);
+  const etag = head.headers.get('etag') ?? '';
+  const expected = etag.replace(/"/g, '');
+
+  const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-`, 'if-range': etag } : {};
+  const response = await api.request('GET', `/export/runs/${runId}/download`, { headers });
+  const resumed = response.status === 206;
+  await pipeline(
+    Readable.fromWeb(response.body as import('node:stream/web').ReadableStream),
+    createWriteStream(partial, { flags: resumed ? 'a' : 'w' }),
+  );
+
+  const digest = await sha256File(partial);
+  if (digest.sha256 !== expected) {
+    await unlink(partial);
+    throw new StellaError('integrity_failed', `downloaded bundle hash ${digest.sha256} does not match ${expected}`);
+  }
+  await rename(partial, out);
+
+  return { path: out, ...digest, resumedFrom: resumed ? have : 0 };
+}
+
+async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(file)) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+
+  return { sha256: hash.digest('hex'), size };
+}

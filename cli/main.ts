@@ -1,0 +1,49 @@
+import { Command, CommanderError, Option } from 'commander';
+import { EXIT_CODE_BY_CLASS, isStellaError } from '../domain/errors.js';
+import { toDomainError } from '../api/http-errors.js';
+import { loadConfig } from '../platform/config.js';
+import { productVersion } from '../platform/product-version.js';
+import { registerDemoCommand } from '../demo/demo-command.js';
+import { registerExportCommands } from './commands/export-commands.js';
+import { registerIngestCommand } from './commands/ingest-command.js';
+import { registerProcessCommands } from './commands/process-commands.js';
+
+// Exit codes: 0 ok, 2 bad arguments, 4 not found, 5 denied, 6 integrity failed, 8 export error.
+const program = new Command('stella')
+  .version(productVersion())
+  .description('Stella Export Center: verifiable bundles of vulnerability evidence')
+  .addOption(new Option('--tenant <tenant>', 'tenant').env('STELLA_TENANT').default('default'))
+  .addOption(new Option('--api-url <url>', 'API base URL').env('STELLA_API_URL').default(loadConfig().apiUrl))
+  .option('--json', 'machine-readable output')
+  .exitOverride()
+  .configureOutput({ outputError: (text, write) => write(text) });
+
+registerProcessCommands(program);
+registerIngestCommand(program);
+registerExportCommands(program);
+registerDemoCommand(program);
+program.commands.forEach(applyExitOverride);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  process.exitCode = exitCodeFor(err);
+}
+
+function exitCodeFor(err: unknown): number {
+  if (err instanceof CommanderError) {
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  const domain = isStellaError(err) ? err : toDomainError(err);
+  process.stderr.write(`stella: ${domain.code}: ${domain.message}\n`);
+  if (domain.code === 'internal') {
+    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
+  }
+
+  return EXIT_CODE_BY_CLASS[domain.code];
+}
+
+function applyExitOverride(command: Command) {
+  command.exitOverride();
+  command.commands.forEach(applyExitOverride);
+}

@@ -1,0 +1,39 @@
+// The signing package's public surface: signers, key lifecycle, bundle and DSSE verification.
+export {
+  SIGNING_ALGORITHMS,
+  KEY_STATUSES,
+  isSigningAlgorithm,
+  type JWKS,
+  type KeyStatus,
+  type PublishedJwk,
+  type Signer,
+  type SigningAlgorithm,
+} from './signer.js';
+export {
+  loadLocalSigner,
+  markKeyCompromised,
+  publishedJwks,
+  rotateLocalKey,
+  type LocalKeyAlgorithm,
+  type LocalSignerOptions,
+  type RotateKeyResult,
+} from './local-key-signer.js';
+export {
+  verifyBundle,
+  type VerifyBundleOptions,
+  type VerifyCheck,
+  type VerifyFailure,
+  type VerifyResult,
+} from './verify-bundle.js';
+export { signDetachedJws, verifyDetachedJws, type JwsVerification } from './jws.js';
+export {
+  IN_TOTO_PAYLOAD_TYPE,
+  preAuthEncoding,
+  signDsse,
+  signInTotoStatement,
+  verifyDsse,
+  type DsseEnvelope,
+  type DsseSignature,
+  type DsseVerifyOptions,
+  type DsseVerifyResult,
+} from './dsse.js';

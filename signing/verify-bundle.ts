@@ -1,0 +1,342 @@
+// Offline verification of an export bundle: the detached JWS over export.json, every listed
+// file's size and SHA-256, nothing unlisted, and provenance subjects that match the manifest.
+// Every failure is collected; nothing stops at the first.
+import { readFile, stat } from 'node:fs/promises';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+
+import {
+  JWKS_PATH,
+  MANIFEST_PATH,
+  MANIFEST_SCHEMA,
+  PROVENANCE_PATH,
+  SIGNATURE_PATH,
+  type ManifestFile,
+} from '../bundle/manifest.js';
+import { StellaError } from '../domain/errors.js';
+import {
+  manifestPathProblem,
+  mapLimited,
+  sha256File,
+  walkBundle,
+  type BundleTree,
+} from './bundle-files.js';
+import { verifyDetachedJws } from './jws.js';
+import { provenanceProblems } from './provenance-check.js';
+import type { JWKS } from './signer.js';
+
+export type VerifyCheck =
+  | 'signature' | 'hash' | 'size' | 'missing_file' | 'unlisted_file' | 'provenance' | 'manifest'
+  | 'key';
+
+export interface VerifyFailure {
+  check: VerifyCheck;
+  path?: string;
+  message: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  keyId?: string;
+  // 'embedded': the bundle's own signatures/jwks.json was trusted. That proves the bundle is
+  // intact, not who made it: anyone can re-sign a bundle and ship their own key set.
+  keySource: 'provided' | 'embedded';
+  failures: VerifyFailure[];
+  warnings: string[];
+  filesChecked: number; // listed files that were present and compared
+}
+
+export interface VerifyBundleOptions {
+  bundleDir: string;
+  manifestPath?: string; // default <bundleDir>/export.json
+  signaturePath?: string; // default <bundleDir>/signatures/export.sig
+  jwks?: JWKS; // trusted keys; default <bundleDir>/signatures/jwks.json
+}
+
+const HASH_CONCURRENCY = 4;
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const EMBEDDED_KEYS_WARNING =
+  'verified with the key set inside the bundle (signatures/jwks.json): this shows the bundle ' +
+  'is intact, not who produced it; pass trusted keys to establish origin';
+
+export async function verifyBundle(options: VerifyBundleOptions): Promise<VerifyResult> {
+  const bundleDir = resolve(options.bundleDir);
+  await assertDirectory(bundleDir);
+  const manifestPath = resolve(options.manifestPath ?? join(bundleDir, MANIFEST_PATH));
+  const signaturePath = resolve(options.signaturePath ?? join(bundleDir, SIGNATURE_PATH));
+  const result: VerifyResult = {
+    ok: false,
+    keySource: options.jwks ? 'provided' : 'embedded',
+    failures: [],
+    warnings: options.jwks ? [] : [EMBEDDED_KEYS_WARNING],
+    filesChecked: 0,
+  };
+
+  const manifestBytes = await readBytes(manifestPath);
+  if (!manifestBytes) {
+    return finish(result, [manifestFailure(display(bundleDir, manifestPath), 'is missing')]);
+  }
+
+  await checkSignature(result, { bundleDir, signaturePath, manifestBytes, jwks: options.jwks });
+  const files = listedFiles(result, manifestBytes, display(bundleDir, manifestPath));
+  if (files) {
+    const excluded = [manifestPath, signaturePath].map((path) => display(bundleDir, path));
+    await checkContents(result, bundleDir, files, excluded);
+  }
+
+  return finish(result, []);
+}
+
+function finish(result: VerifyResult, failures: VerifyFailure[]): VerifyResult {
+  result.failures.push(...failures);
+  result.ok = result.failures.length === 0;
+
+  return result;
+}
+
+async function assertDirectory(bundleDir: string): Promise<void> {
+  const stats = await stat(bundleDir).catch((err: unknown) => {
+    const message = `bundle directory ${bundleDir} does not exist`;
+    throw new StellaError('not_found', message, { cause: err });
+  });
+  if (!stats.isDirectory()) {
+    throw new StellaError('bad_request', `${bundleDir} is not a directory`);
+  }
+}
+
+// --- signature ----------------------------------------------------------------------------
+
+interface SignatureInput {
+  bundleDir: string;
+  signaturePath: string;
+  manifestBytes: Uint8Array;
+  jwks?: JWKS;
+}
+
+async function checkSignature(result: VerifyResult, input: SignatureInput): Promise<void> {
+  const signatureName = display(input.bundleDir, input.signaturePath);
+  const jwks = input.jwks ?? (await embeddedJwks(result, input.bundleDir));
+  const jws = await readBytes(input.signaturePath);
+  if (!jws) {
+    result.failures.push({ check: 'signature', path: signatureName, message: 'is missing' });
+    return;
+  }
+  if (!jwks) return;
+
+  const verdict = await verifyDetachedJws(new TextDecoder().decode(jws), input.manifestBytes, jwks);
+  if (verdict.ok) {
+    result.keyId = verdict.keyId;
+    if (verdict.keyStatus === 'retired') result.warnings.push(`key ${verdict.keyId} is retired`);
+    return;
+  }
+
+  const path = verdict.check === 'key' && !input.jwks ? JWKS_PATH : signatureName;
+  result.failures.push({ check: verdict.check, path, message: verdict.message });
+}
+
+async function embeddedJwks(
+  result: VerifyResult,
+  bundleDir: string,
+): Promise<JWKS | undefined> {
+  const bytes = await readBytes(join(bundleDir, JWKS_PATH));
+  const jwks = bytes ? parseJson(bytes) : undefined;
+  const valid = Array.isArray((jwks as JWKS | undefined)?.keys);
+  if (!valid) {
+    const message = bytes ? 'is not a JSON Web Key Set' : 'is missing, and no keys were given';
+    result.failures.push({ check: 'key', path: JWKS_PATH, message });
+  }
+
+  return valid ? (jwks as JWKS) : undefined;
+}
+
+// --- manifest -----------------------------------------------------------------------------
+
+interface EntryProblem {
+  path?: string;
+  message: string;
+}
+
+// Returns the well-formed, distinct file entries; every malformed one is a `manifest` failure.
+function listedFiles(
+  result: VerifyResult,
+  manifestBytes: Uint8Array,
+  manifestName: string,
+): ManifestFile[] | undefined {
+  const manifest = parseJson(manifestBytes) as Record<string, unknown> | undefined;
+  if (!manifest || typeof manifest !== 'object' || !Array.isArray(manifest.files)) {
+    result.failures.push(manifestFailure(manifestName, 'is not a manifest (no "files" array)'));
+    return undefined;
+  }
+  if (manifest.schema !== MANIFEST_SCHEMA) {
+    const message = `has schema ${JSON.stringify(manifest.schema)}, expected ${MANIFEST_SCHEMA}`;
+    result.failures.push(manifestFailure(manifestName, message));
+  }
+
+  return validEntries(result, manifest.files);
+}
+
+function validEntries(result: VerifyResult, entries: unknown[]): ManifestFile[] {
+  const seen = new Set<string>();
+  const valid: ManifestFile[] = [];
+  for (const [index, entry] of entries.entries()) {
+    const problem = entryProblem(entry, seen);
+    if (problem) {
+      const path = problem.path ?? `files[${index}]`;
+      result.failures.push({ check: 'manifest', path, message: problem.message });
+      continue;
+    }
+    seen.add((entry as ManifestFile).path);
+    valid.push(entry as ManifestFile);
+  }
+
+  return valid;
+}
+
+function entryProblem(entry: unknown, seen: Set<string>): EntryProblem | undefined {
+  const file = entry as Partial<ManifestFile> | null;
+  if (typeof file?.path !== 'string') return { message: 'a file entry has no path' };
+
+  const path = file.path;
+  const pathProblem = manifestPathProblem(path);
+  if (pathProblem) return { path, message: pathProblem };
+  if (seen.has(path)) return { path, message: 'the path is listed twice' };
+  if (typeof file.sha256 !== 'string' || !SHA256_HEX.test(file.sha256)) {
+    return { path, message: 'sha256 is not 64 lowercase hex digits' };
+  }
+  if (!Number.isSafeInteger(file.size) || (file.size as number) < 0) {
+    return { path, message: 'size is not a non-negative integer' };
+  }
+
+  return undefined;
+}
+
+// --- contents -----------------------------------------------------------------------------
+
+async function checkContents(
+  result: VerifyResult,
+  bundleDir: string,
+  files: ManifestFile[],
+  excluded: string[],
+): Promise<void> {
+  const tree = await walkBundle(bundleDir);
+  const intact = await checkListedFiles(result, bundleDir, files, tree);
+  checkUnlisted(result, files, tree, excluded);
+  await checkProvenance(result, bundleDir, files, intact);
+}
+
+// Returns the paths whose size and hash matched.
+async function checkListedFiles(
+  result: VerifyResult,
+  bundleDir: string,
+  files: ManifestFile[],
+  tree: BundleTree,
+): Promise<Set<string>> {
+  const verdicts = await mapLimited(files, HASH_CONCURRENCY, (file) =>
+    checkFile(bundleDir, file, tree),
+  );
+  const intact = new Set<string>();
+  for (const [index, verdict] of verdicts.entries()) {
+    if (verdict.checked) result.filesChecked += 1;
+    if (verdict.failure) result.failures.push(verdict.failure);
+    else intact.add(files[index].path);
+  }
+
+  return intact;
+}
+
+async function checkFile(
+  bundleDir: string,
+  file: ManifestFile,
+  tree: BundleTree,
+): Promise<{ checked: boolean; failure?: VerifyFailure }> {
+  const size = tree.files.get(file.path);
+  if (size === undefined) {
+    const kind = tree.nonRegular.get(file.path);
+    const message = kind ? `is ${kind}, not a regular file` : 'is listed but missing';
+    return { checked: false, failure: { check: 'missing_file', path: file.path, message } };
+  }
+  // A size mismatch already proves the bytes differ; hashing would add nothing.
+  if (size !== file.size) {
+    const message = `is ${size} bytes, the manifest says ${file.size}`;
+    return { checked: true, failure: { check: 'size', path: file.path, message } };
+  }
+
+  const actual = await sha256File(join(bundleDir, file.path));
+  if (actual !== file.sha256) {
+    const message = `sha256 is ${actual}, the manifest says ${file.sha256}`;
+    return { checked: true, failure: { check: 'hash', path: file.path, message } };
+  }
+
+  return { checked: true };
+}
+
+function checkUnlisted(
+  result: VerifyResult,
+  files: ManifestFile[],
+  tree: BundleTree,
+  excluded: string[],
+): void {
+  const listed = new Set(files.map((file) => file.path));
+  const present = [...tree.files.keys(), ...tree.nonRegular.keys()].sort();
+  for (const path of present) {
+    if (listed.has(path) || excluded.includes(path) || isSignatureMaterial(path)) continue;
+    const message = 'is not listed in the manifest';
+    result.failures.push({ check: 'unlisted_file', path, message });
+  }
+}
+
+function isSignatureMaterial(path: string): boolean {
+  return path === MANIFEST_PATH || path.startsWith('signatures/');
+}
+
+// Subjects are only compared once provenance.json's own bytes matched the manifest; a
+// tampered statement is already a hash/size failure and its contents would only add noise.
+async function checkProvenance(
+  result: VerifyResult,
+  bundleDir: string,
+  files: ManifestFile[],
+  intact: Set<string>,
+): Promise<void> {
+  if (!files.some((file) => file.path === PROVENANCE_PATH)) {
+    const message = 'the manifest does not list provenance.json';
+    result.failures.push({ check: 'provenance', path: PROVENANCE_PATH, message });
+    return;
+  }
+  if (!intact.has(PROVENANCE_PATH)) return;
+
+  const text = await readFile(join(bundleDir, PROVENANCE_PATH), 'utf8');
+  for (const problem of provenanceProblems(text, files)) {
+    result.failures.push({ check: 'provenance', ...problem });
+  }
+}
+
+// --- helpers ------------------------------------------------------------------------------
+
+async function readBytes(path: string): Promise<Uint8Array | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR') return undefined;
+    throw new StellaError('unavailable', `cannot read ${path}`, { cause: err });
+  }
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+function manifestFailure(path: string, message: string): VerifyFailure {
+  return { check: 'manifest', path, message };
+}
+
+// Paths inside the bundle are reported relative with forward slashes; others as given.
+function display(bundleDir: string, path: string): string {
+  const inside = relative(bundleDir, path);
+  if (inside.startsWith('..') || isAbsolute(inside)) return path;
+
+  return inside.split(sep).join('/');
+}

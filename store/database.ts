@@ -1,0 +1,50 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient as SqliteClient } from '../generated/sqlite/client.js';
+import { PrismaClient as PostgresClient } from '../generated/postgres/client.js';
+import { isPostgresUrl } from '../platform/config.js';
+import { packageRoot } from '../platform/package-root.js';
+
+// Both generated clients expose the same model API; the SQLite one's type stands for both.
+export type Database = InstanceType<typeof SqliteClient>;
+
+const run = promisify(execFile);
+
+export async function openDatabase(databaseUrl: string): Promise<Database> {
+  if (isPostgresUrl(databaseUrl)) {
+    const adapter = new PrismaPg({ connectionString: databaseUrl });
+
+    return new PostgresClient({ adapter }) as unknown as Database;
+  }
+
+  mkdirSync(path.dirname(sqlitePath(databaseUrl)), { recursive: true });
+  const db = new SqliteClient({ adapter: new PrismaBetterSQLite3({ url: databaseUrl }) });
+  // WAL lets the API read while the worker and `stella ingest` write; the busy timeout
+  // makes a writer wait for the lock instead of failing.
+  await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
+  await db.$queryRawUnsafe('PRAGMA busy_timeout = 10000');
+
+  return db;
+}
+
+// Applies pending migrations with `prisma migrate deploy`, through the driver adapter that
+// prisma.config.ts selects from DATABASE_URL (no schema engine download).
+export async function migrateDatabase(databaseUrl: string): Promise<void> {
+  if (!isPostgresUrl(databaseUrl)) {
+    mkdirSync(path.dirname(sqlitePath(databaseUrl)), { recursive: true });
+  }
+  const root = packageRoot();
+  const prisma = path.join(root, 'node_modules', 'prisma', 'build', 'index.js');
+  await run(process.execPath, [prisma, 'migrate', 'deploy'], {
+    cwd: root,
+    env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
+  });
+}
+
+function sqlitePath(databaseUrl: string): string {
+  return databaseUrl.replace(/^file:/, '');
+}

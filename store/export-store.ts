@@ -1,0 +1,217 @@
+import { StellaError } from '../domain/errors.js';
+import { BUILTIN_PROFILES, joinKind, splitKind, type ProfileKind } from '../domain/profiles.js';
+import type { Database } from './database.js';
+
+// Profiles, runs and distributions, always read and written through a tenant. No function
+// here takes a bare id without its tenant, so no code path can reach another tenant's rows.
+
+export type RunState =
+  | 'queued'
+  | 'planning'
+  | 'writing'
+  | 'signing'
+  | 'distributing'
+  | 'succeeded'
+  | 'failed'
+  | 'cancelled';
+
+export const TERMINAL_STATES: RunState[] = ['succeeded', 'failed', 'cancelled'];
+
+export interface ProfileView {
+  id: string;
+  name: string;
+  kind: ProfileKind;
+  config: Record<string, unknown>;
+  builtin: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export async function ensureBuiltinProfiles(db: Database, tenant: string): Promise<void> {
+  const existing = await db.exportProfile.count({ where: { tenant, builtin: true } });
+  if (existing >= BUILTIN_PROFILES.length) {
+    return;
+  }
+
+  const now = new Date(0);
+  for (const profile of BUILTIN_PROFILES) {
+    const { kind, variant } = splitKind(profile.kind);
+    await db.exportProfile.upsert({
+      where: { tenant_id: { tenant, id: profile.id } },
+      update: {},
+      create: {
+        tenant,
+        id: profile.id,
+        name: profile.name,
+        kind,
+        variant,
+        config: '{}',
+        builtin: true,
+        createdAt: now,
+        updatedAt: now,
+      },
+    });
+  }
+}
+
+export async function listProfiles(
+  db: Database,
+  tenant: string,
+  filter: { kind?: string; variant?: string } = {},
+): Promise<ProfileView[]> {
+  await ensureBuiltinProfiles(db, tenant);
+  const rows = await db.exportProfile.findMany({
+    where: { tenant, kind: filter.kind, variant: filter.variant },
+    orderBy: { id: 'asc' },
+  });
+
+  return rows.map(toProfileView);
+}
+
+export async function getProfile(db: Database, tenant: string, id: string): Promise<ProfileView> {
+  await ensureBuiltinProfiles(db, tenant);
+  const row = await db.exportProfile.findUnique({ where: { tenant_id: { tenant, id } } });
+  if (!row) {
+    throw new StellaError('not_found', `profile ${id} not found`);
+  }
+
+  return toProfileView(row);
+}
+
+export async function createProfile(
+  db: Database,
+  tenant: string,
+  input: { id: string; name: string; kind: ProfileKind; config: Record<string, unknown> },
+): Promise<ProfileView> {
+  await ensureBuiltinProfiles(db, tenant);
+  const { kind, variant } = splitKind(input.kind);
+  const now = new Date();
+  const clash = await db.exportProfile.findUnique({
+    where: { tenant_id: { tenant, id: input.id } },
+  });
+  if (clash) {
+    throw new StellaError('conflict', `profile ${input.id} already exists`);
+  }
+
+  const row = await db.exportProfile.create({
+    data: {
+      tenant,
+      id: input.id,
+      name: input.name,
+      kind,
+      variant,
+      config: JSON.stringify(input.config),
+      createdAt: now,
+      updatedAt: now,
+    },
+  });
+
+  return toProfileView(row);
+}
+
+export async function updateProfile(
+  db: Database,
+  tenant: string,
+  id: string,
+  patch: { name?: string; config?: Record<string, unknown> },
+): Promise<ProfileView> {
+  const current = await getProfile(db, tenant, id);
+  if (current.builtin) {
+    throw new StellaError('denied', `built-in profile ${id} cannot be changed; create your own`);
+  }
+
+  const row = await db.exportProfile.update({
+    where: { tenant_id: { tenant, id } },
+    data: {
+      name: patch.name,
+      config: patch.config ? JSON.stringify(patch.config) : undefined,
+      updatedAt: new Date(),
+    },
+  });
+
+  return toProfileView(row);
+}
+
+export async function deleteProfile(db: Database, tenant: string, id: string): Promise<void> {
+  const current = await getProfile(db, tenant, id);
+  if (current.builtin) {
+    throw new StellaError('denied', `built-in profile ${id} cannot be deleted`);
+  }
+
+  await db.exportProfile.delete({ where: { tenant_id: { tenant, id } } });
+}
+
+function toProfileView(row: {
+  id: string;
+  name: string;
+  kind: string;
+  variant: string;
+  config: string;
+  builtin: boolean;
+  createdAt: Date;
+  updatedAt: Date;
+}): ProfileView {
+  return {
+    id: row.id,
+    name: row.name,
+    kind: joinKind(row.kind, row.variant),
+    config: JSON.parse(row.config) as Record<string, unknown>,
+    builtin: row.builtin,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export type RunRow = NonNullable<Awaited<ReturnType<Database['exportRun']['findUnique']>>>;
+
+export async function getRun(db: Database, tenant: string, runId: string): Promise<RunRow> {
+  const row = await db.exportRun.findFirst({ where: { tenant, id: runId } });
+  if (!row) {
+    throw new StellaError('not_found', `run ${runId} not found`);
+  }
+
+  return row;
+}
+
+export async function findRunByIdempotencyKey(
+  db: Database,
+  tenant: string,
+  idempotencyKey: string,
+): Promise<RunRow | null> {
+  return db.exportRun.findUnique({
+    where: { tenant_idempotencyKey: { tenant, idempotencyKey } },
+  });
+}
+
+export interface RunListFilter {
+  state?: string;
+  profileId?: string;
+  createdAfter?: Date;
+  createdBefore?: Date;
+  limit: number;
+}
+
+export async function listRuns(db: Database, tenant: string, filter: RunListFilter) {
+  return db.exportRun.findMany({
+    where: {
+      tenant,
+      state: filter.state,
+      profileId: filter.profileId,
+      createdAt: { gte: filter.createdAfter, lte: filter.createdBefore },
+    },
+    orderBy: { createdAt: 'desc' },
+    take: filter.limit,
+  });
+}
+
+export async function updateRun(
+  db: Database,
+  tenant: string,
+  runId: string,
+  data: Parameters<Database['exportRun']['update']>[0]['data'],
+): Promise<void> {
+  const { count } = await db.exportRun.updateMany({ where: { tenant, id: runId }, data });
+  if (count === 0) {
+    throw new StellaError('not_found', `run ${runId} not found`);
+  }
+}

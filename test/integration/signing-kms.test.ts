@@ -1,0 +1,133 @@
+// loadKmsSigner against moto's KMS emulator, started here on a free 127.0.0.1 port.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { constants, createPublicKey, verify } from 'node:crypto';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { after, before, describe, it } from 'node:test';
+import { CreateAliasCommand, CreateKeyCommand, type KeySpec } from '@aws-sdk/client-kms';
+import { calculateJwkThumbprint } from 'jose';
+
+import { StellaError } from '../../domain/errors.js';
+import { signInTotoStatement, verifyDsse } from '../../signing/dsse.js';
+import { createKmsClient, loadKmsSigner } from '../../signing/kms-signer.js';
+import { verifyBundle } from '../../signing/verify-bundle.js';
+import { buildBundle, removeTemporaryDirs } from '../unit/signing/bundle-builder.js';
+
+const MOTO = 'moto_server';
+const motoMissing = spawnSync(MOTO, ['--help']).error !== undefined;
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+
+  return port;
+}
+
+async function waitForHttp(url: string): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const up = await fetch(url).then(() => true, () => false);
+    if (up) return;
+    await sleep(100);
+  }
+  throw new Error(`${url} did not answer`);
+}
+
+async function createSigningKey(keySpec: KeySpec): Promise<string> {
+  const response = await createKmsClient().send(
+    new CreateKeyCommand({ KeySpec: keySpec, KeyUsage: 'SIGN_VERIFY' }),
+  );
+
+  return response.KeyMetadata!.KeyId!;
+}
+
+describe('loadKmsSigner', { skip: motoMissing && `${MOTO} is not on PATH` }, () => {
+  let moto: ChildProcess;
+
+  before(async () => {
+    const port = await freePort();
+    moto = spawn(MOTO, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+    // Dummy values: moto accepts any credentials, and nothing here may reach real AWS.
+    process.env.STELLA_KMS_ENDPOINT = `http://127.0.0.1:${port}`;
+    process.env.AWS_REGION = 'us-east-1';
+    process.env.AWS_ACCESS_KEY_ID = 'moto';
+    process.env.AWS_SECRET_ACCESS_KEY = 'moto';
+    await waitForHttp(process.env.STELLA_KMS_ENDPOINT);
+  });
+
+  after(async () => {
+    moto?.kill();
+    await removeTemporaryDirs();
+  });
+
+  describe('when the key is ECC_NIST_P256', () => {
+    it('returns an ES256 signer whose keyId is the public key thumbprint', async () => {
+      const signer = await loadKmsSigner({ keyId: await createSigningKey('ECC_NIST_P256') });
+      const jwk = await signer.publicJwk();
+
+      assert.equal(signer.algorithm, 'ES256');
+      assert.deepEqual([jwk.kty, jwk.crv, jwk.alg, jwk.use], ['EC', 'P-256', 'ES256', 'sig']);
+      assert.equal(await calculateJwkThumbprint(jwk, 'sha256'), signer.keyId);
+    });
+
+    it('returns signatures that verifyBundle accepts', async () => {
+      const signer = await loadKmsSigner({ keyId: await createSigningKey('ECC_NIST_P256') });
+      const bundleDir = await buildBundle(signer);
+
+      const result = await verifyBundle({ bundleDir, jwks: { keys: [await signer.publicJwk()] } });
+
+      assert.deepEqual(result.failures, []);
+      assert.equal(result.keyId, signer.keyId);
+    });
+
+    it('returns DSSE envelopes that verifyDsse accepts', async () => {
+      const signer = await loadKmsSigner({ keyId: await createSigningKey('ECC_NIST_P256') });
+      const envelope = await signInTotoStatement(signer, { _type: 'x', subject: [] });
+
+      const result = await verifyDsse(envelope, { keys: [await signer.publicJwk()] });
+
+      assert.deepEqual([result.ok, result.keyIds], [true, [signer.keyId]]);
+    });
+  });
+
+  describe('when the key is named by alias', () => {
+    it('returns the same key id as by key id', async () => {
+      const kmsKeyId = await createSigningKey('ECC_NIST_P256');
+      const alias = `alias/stella-export-${kmsKeyId.slice(0, 8)}`;
+      await createKmsClient().send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: kmsKeyId }));
+
+      const byAlias = await loadKmsSigner({ keyId: alias });
+      const byId = await loadKmsSigner({ keyId: kmsKeyId });
+
+      assert.equal(byAlias.keyId, byId.keyId);
+    });
+  });
+
+  describe('when the key is RSA_2048', () => {
+    it('returns a PS256 signer whose signatures cover the exact bytes', async () => {
+      const signer = await loadKmsSigner({ keyId: await createSigningKey('RSA_2048') });
+      const bytes = Buffer.from('signing input');
+
+      const signature = await signer.signRaw(bytes);
+
+      assert.equal(signer.algorithm, 'PS256');
+      // moto pads PSS with the largest salt, where AWS (and PS256) use 32 bytes; a PS256
+      // verifier rejects moto's signatures, so the salt length is left to auto-detection here.
+      const key = createPublicKey({ key: (await signer.publicJwk()) as never, format: 'jwk' });
+      const pss = { key, padding: constants.RSA_PKCS1_PSS_PADDING };
+      const options = { ...pss, saltLength: constants.RSA_PSS_SALTLEN_AUTO };
+      assert.ok(verify('sha256', bytes, options, signature));
+    });
+  });
+
+  describe('when the key does not exist', () => {
+    it('throws not_found', async () => {
+      await assert.rejects(
+        loadKmsSigner({ keyId: 'alias/does-not-exist' }),
+        (err: unknown) => err instanceof StellaError && err.code === 'not_found',
+      );
+    });
+  });
+});

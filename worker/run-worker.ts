@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createExportRunActivities } from '../activities/export-run-activities.js';
+import type { StellaConfig } from '../platform/config.js';
+import type { Logger } from '../platform/logger.js';
+import { loadLocalSigner } from '../signing/local-key-signer.js';
+import type { Signer } from '../signing/signer.js';
+import { openDatabase } from '../store/database.js';
+
+export interface RunningWorker {
+  worker: Worker;
+  done: Promise<void>;
+}
+
+// One worker process: polls the export task queue, runs workflows from workflows/ and the
+// activities built from this process's database and signer.
+export async function startWorker(config: StellaConfig, logger: Logger): Promise<RunningWorker> {
+  installSdkLogger(logger);
+  const db = await openDatabase(config.databaseUrl);
+  const connection = await NativeConnection.connect({ address: config.temporalAddress });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporalNamespace,
+    taskQueue: config.taskQueue,
+    workflowsPath: workflowsModulePath(),
+    activities: createExportRunActivities({ db, config, signer: signerOnce(config), logger }),
+    // Sized for a two-core machine: writes are I/O- and zstd-bound, a few at a time.
+    maxConcurrentActivityTaskExecutions: 4,
+    maxConcurrentWorkflowTaskExecutions: 20,
+    shutdownGraceTime: '10 seconds',
+  });
+  logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'Worker started');
+
+  const done = worker.run().finally(async () => {
+    await connection.close();
+    await db.$disconnect();
+  });
+
+  return { worker, done };
+}
+
+function signerOnce(config: StellaConfig): () => Promise<Signer> {
+  let signer: Promise<Signer> | undefined;
+
+  return () => (signer ??= loadLocalSigner({ keysDir: config.keysDir }));
+}
+
+// The worker bundles workflow code from source under tsx and from dist/ once compiled.
+function workflowsModulePath(): string {
+  const here = fileURLToPath(import.meta.url);
+
+  return path.join(path.dirname(here), '..', 'workflows', `index${path.extname(here)}`);
+}
+
+let sdkLoggerInstalled = false;
+
+function installSdkLogger(logger: Logger) {
+  if (sdkLoggerInstalled) {
+    return;
+  }
+  sdkLoggerInstalled = true;
+  const sdk = logger.child({ component: 'temporal-sdk' });
+  const level = (process.env.STELLA_SDK_LOG_LEVEL ?? 'WARN') as LogLevel;
+  Runtime.install({
+    logger: new DefaultLogger(level, (entry) => {
+      const method = entry.level === 'ERROR' ? 'error' : entry.level === 'WARN' ? 'warn' : 'info';
+      sdk[method](entry.meta ?? {}, entry.message);
+    }),
+  });
+}
