@@ -2,7 +2,12 @@ import { mkdir, readFile, rename, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Context } from '@temporalio/activity';
 import { adapterFor } from '../adapters/registry.js';
-import type { AdapterOutput, FileLineage } from '../adapters/export-adapter.js';
+import type {
+  AdapterOutput,
+  BaseBundle,
+  FileLineage,
+  RunOptions,
+} from '../adapters/export-adapter.js';
 import { packTarZst } from '../bundle/archive.js';
 import { canonicalJson } from '../bundle/canonical-json.js';
 import { digestFile, removeQuietly, writeFileAtomic } from '../bundle/files.js';
@@ -16,6 +21,7 @@ import {
   type ManifestFile,
 } from '../bundle/manifest.js';
 import { buildProvenance } from '../bundle/provenance.js';
+import { StellaError } from '../domain/errors.js';
 import { exportFiltersSchema, type ExportFilters } from '../domain/filters.js';
 import { joinKind } from '../domain/profiles.js';
 import type { Logger } from '../platform/logger.js';
@@ -83,6 +89,12 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
       const adapter = adapterFor(profile.kind);
       const paths = bundlePaths(config, input);
       const completed = resumedFiles();
+      const runOptions = JSON.parse(run.options) as RunOptions;
+      const recordProgress = throttled(1000, (progress: object) =>
+        updateRun(db, input.tenant, input.runId, { progress: JSON.stringify(progress) }).catch(
+          (err: unknown) => log.warn({ err }, 'Progress not recorded'),
+        ),
+      );
       if (completed.size === 0) {
         await removeQuietly(paths.staging);
       }
@@ -93,10 +105,15 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
         stagingDir: paths.staging,
         source: new RunRecordSource(db, input.tenant, input.runId),
         profileConfig: profile.config,
+        runOptions,
+        base: runOptions.baseRunId ? await baseBundle(input.tenant, runOptions.baseRunId) : undefined,
         now: new Date(),
         completed,
         onFileDone: (file) => completed.set(file.path, file),
-        onProgress: (progress) => heartbeat([...completed.values()], progress),
+        onProgress: (progress) => {
+          heartbeat([...completed.values()], progress);
+          recordProgress(progress);
+        },
       });
       const state: WriteState = { ...output, adapter: { name: adapter.name, version: adapter.version } };
       await writeFileAtomic(paths.writeState, JSON.stringify(state));
@@ -141,6 +158,7 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
         schemaVersions: state.schemaVersions,
         adapter: state.adapter,
         counts: state.counts,
+        ...(await baseReference(run.tenant, JSON.parse(run.options) as RunOptions)),
         files: [...state.files, provenanceFile].sort((a, b) => a.path.localeCompare(b.path)),
         inputs: documents,
         startedAt: (run.startedAt ?? run.createdAt).toISOString(),
@@ -191,6 +209,28 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
       errorMessage: input.errorMessage.slice(0, 2000),
       finishedAt: new Date(),
     });
+  }
+
+  async function baseReference(tenant: string, options: RunOptions) {
+    if (!options.baseRunId) {
+      return {};
+    }
+    const base = await baseBundle(tenant, options.baseRunId);
+
+    return { base: { runId: base.runId, manifestSha256: base.manifestSha256 } };
+  }
+
+  async function baseBundle(tenant: string, runId: string): Promise<BaseBundle> {
+    const base = await getRun(db, tenant, runId);
+    if (base.state !== 'succeeded' || !base.manifestSha256) {
+      throw new StellaError('bad_request', `base run ${runId} has no published bundle`);
+    }
+
+    return {
+      runId,
+      bundleDir: bundlePaths(config, { tenant, runId }).final,
+      manifestSha256: base.manifestSha256,
+    };
   }
 
   async function recordPublished(
@@ -272,6 +312,19 @@ function heartbeat(files: ManifestFile[], progress: { file: string; records: num
   if (context.cancellationSignal.aborted) {
     throw context.cancellationSignal.reason ?? new Error('cancelled');
   }
+}
+
+// Calls `action` at most once per interval; progress is advisory, so dropping some is fine.
+function throttled<T>(intervalMs: number, action: (value: T) => unknown): (value: T) => void {
+  let last = 0;
+
+  return (value) => {
+    const now = Date.now();
+    if (now - last >= intervalMs) {
+      last = now;
+      void action(value);
+    }
+  };
 }
 
 async function resolveLineage(

@@ -15,12 +15,25 @@ export interface WriteContext {
   stagingDir: string;
   source: RunRecordSource;
   profileConfig: Record<string, unknown>;
+  runOptions: RunOptions;
+  // For profiles that build on an earlier export (mirror:delta): that run's published bundle.
+  base?: BaseBundle;
   now: Date;
   // Files finished by an earlier attempt of the same run, by path; an adapter may skip
   // rewriting one whose bytes on disk still match.
   completed: Map<string, ManifestFile>;
   onFileDone: (file: ManifestFile) => void;
   onProgress: (progress: AdapterProgress) => void;
+}
+
+export interface RunOptions {
+  baseRunId?: string;
+}
+
+export interface BaseBundle {
+  runId: string;
+  bundleDir: string;
+  manifestSha256: string;
 }
 
 // Which planned inputs a file was made from: provenance resolves these to the raw

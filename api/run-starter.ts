@@ -21,6 +21,8 @@ export const createRunSchema = z.strictObject({
   profileId: z.string().min(1).max(64),
   filters: exportFiltersSchema.optional(),
   policyVersion: z.string().max(64).optional(),
+  // The export a delta builds on (mirror:delta): a succeeded run of the same tenant.
+  baseRunId: z.string().max(128).optional(),
   trigger: z.enum(['api', 'cli']).default('api'),
 });
 
@@ -43,7 +45,13 @@ export async function createRun(
   const profile = await getProfile(deps.db, tenant, request.profileId);
   adapterFor(profile.kind);
   const filters = effectiveFilters(profile.config, request.filters);
-  const requestHash = sha256Hex(canonicalJson({ profileId: profile.id, filters, policyVersion: request.policyVersion ?? null }));
+  const options = { baseRunId: request.baseRunId };
+  if (options.baseRunId) {
+    await requireSucceededRun(deps.db, tenant, options.baseRunId);
+  }
+  const requestHash = sha256Hex(
+    canonicalJson({ profileId: profile.id, filters, policyVersion: request.policyVersion ?? null, options }),
+  );
 
   if (idempotencyKey) {
     const existing = await findRunByIdempotencyKey(deps.db, tenant, idempotencyKey);
@@ -61,6 +69,7 @@ export async function createRun(
     trigger: request.trigger,
     state: 'queued',
     filters: canonicalJson(filters),
+    options: canonicalJson(options),
     policyVersion: request.policyVersion ?? null,
     idempotencyKey: idempotencyKey ?? null,
     requestHash,
@@ -77,6 +86,13 @@ export async function createRun(
   await startWorkflow(deps, tenant, runId);
 
   return { run: await getRun(deps.db, tenant, runId), created: true };
+}
+
+async function requireSucceededRun(db: Database, tenant: string, runId: string) {
+  const run = await getRun(db, tenant, runId);
+  if (run.state !== 'succeeded') {
+    throw new StellaError('bad_request', `base run ${runId} has no bundle (state ${run.state})`);
+  }
 }
 
 function effectiveFilters(

@@ -32,7 +32,9 @@ export function sortBboltEntries(entries: BboltEntry[]): BboltEntry[] {
     throw new StellaError('bad_request', `duplicate bbolt key ${duplicate.key.toString('hex')}`);
   }
 
-  return sorted.map((e) => (e.kind === 'bucket' ? { ...e, entries: sortBboltEntries(e.entries) } : e));
+  return sorted.map((e) =>
+    e.kind === 'bucket' ? { ...e, entries: sortBboltEntries(e.entries) } : e,
+  );
 }
 
 function writeEntries(writer: BboltWriter, entries: BboltEntry[]): void {

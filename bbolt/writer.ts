@@ -214,7 +214,9 @@ class BucketBuilder {
   }
 
   private flushLeaf(): void {
-    const pgid = this.sink.append(encodeLeafNode(this.leaf, this.sink.nextPgid, this.sink.pageSize));
+    const pgid = this.sink.append(
+      encodeLeafNode(this.leaf, this.sink.nextPgid, this.sink.pageSize),
+    );
     const firstKey = this.leaf.length > 0 ? this.leaf[0].key : Buffer.alloc(0);
     this.leaf = [];
     this.leafSize = PAGE_HEADER_SIZE;
@@ -223,7 +225,11 @@ class BucketBuilder {
   }
 
   private pushBranch(level: number, entry: BranchEntry): void {
-    const branch = (this.levels[level] ??= { entries: [], size: PAGE_HEADER_SIZE, nodesWritten: 0 });
+    const branch = (this.levels[level] ??= {
+      entries: [],
+      size: PAGE_HEADER_SIZE,
+      nodesWritten: 0,
+    });
     const size = branchEntrySize(entry);
     const full = branch.size + size > this.sink.pageSize || branch.entries.length >= MAX_NODE_COUNT;
     if (branch.entries.length > 0 && full) this.flushBranch(level);

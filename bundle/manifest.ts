@@ -27,6 +27,8 @@ export interface ExportManifest {
   schemaVersions: Record<string, string>;
   adapter: { name: string; version: string };
   counts: Record<string, number>;
+  // Set on bundles that build on an earlier export (mirror:delta).
+  base?: { runId: string; manifestSha256: string };
   files: ManifestFile[];
   inputs: ManifestInput[];
   startedAt: string;

@@ -37,6 +37,7 @@ function decodeUtf8(bytes: Uint8Array): string {
 }
 
 function parseJson(text: string): unknown {
+  assertTextDepth(text, true);
   try {
     return JSON.parse(text);
   } catch (err) {
@@ -64,15 +65,52 @@ function isNumberTag(tag: YAML.Tags[number]): boolean {
 // Content decides the format; the file name only decides whether text that fails to
 // parse as YAML was meant to be YAML (malformed) or is something else (unrecognized).
 function parseYaml(text: string, sourceUri: string): unknown {
+  assertTextDepth(text, false);
   try {
     return YAML.parse(text, YAML_OPTIONS);
   } catch (err) {
+    if (isStackOverflow(err)) throw tooDeep(err);
+
     if (!/\.ya?ml$/i.test(sourceUri)) {
       throw unrecognized('document is neither JSON nor YAML', err);
     }
 
     throw malformed(`document is not valid YAML: ${firstLine(err)}`, err);
   }
+}
+
+// Depth is checked on the text before parsing: JSON.parse builds all 16 million levels of
+// `[[[[…` before a tree walk could refuse them, and the YAML parser recurses per flow
+// level. JSON strings are skipped exactly. YAML quotes are not tracked: 65 unclosed
+// brackets inside quoted YAML text would be refused too, which no real advisory contains.
+function assertTextDepth(text: string, skipJsonStrings: boolean): void {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const code = text.charCodeAt(i);
+    if (inString) {
+      if (code === BACKSLASH) i += 1;
+      else if (code === QUOTE) inString = false;
+      continue;
+    }
+
+    if (code === QUOTE && skipJsonStrings) inString = true;
+    else if (code === 0x5b || code === 0x7b) depth += 1;
+    else if ((code === 0x5d || code === 0x7d) && depth > 0) depth -= 1;
+
+    if (depth > MAX_NESTING_DEPTH) throw tooDeep();
+  }
+}
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+function isStackOverflow(err: unknown): boolean {
+  return err instanceof RangeError || /call stack/i.test(String((err as Error)?.message));
+}
+
+function tooDeep(cause?: unknown): Error {
+  return malformed(`document is nested deeper than the ${MAX_NESTING_DEPTH}-level limit`, cause);
 }
 
 function firstLine(err: unknown): string {
@@ -84,9 +122,7 @@ function normalizeTree(value: unknown, depth: number): unknown {
 
   if (typeof value !== 'object' || value === null) return value;
 
-  if (depth > MAX_NESTING_DEPTH) {
-    throw malformed(`document is nested deeper than the ${MAX_NESTING_DEPTH}-level limit`);
-  }
+  if (depth > MAX_NESTING_DEPTH) throw tooDeep();
 
   if (Array.isArray(value)) return value.map((item) => normalizeTree(item, depth + 1));
 

@@ -208,7 +208,6 @@ function walkBranches(
 function groupsOf(tree: JsonObject): Map<string, string[]> {
   const groups = objectsOf(tree, 'product_groups', 'product_tree').map((group, index) => {
     const where = `product_tree.product_groups[${index}]`;
-
     const groupId = optionalString(group, 'group_id', where) ?? '';
 
     return [groupId, stringsOf(group, 'product_ids', where)] as const;

@@ -9,9 +9,9 @@ import {
   type JsonObject,
 } from './read-fields.js';
 import {
+  canonicalPurl,
   containerFromPurl,
   dropUndefined,
-  readPurl,
   readTimestamp,
 } from './normalize-values.js';
 
@@ -105,10 +105,9 @@ function purlOf(pkg: JsonObject, where: string): string | undefined {
   if (index < 0) return undefined;
 
   const refWhere = `${where}.externalRefs[${index}]`;
+  const locator = requiredString(refs[index], 'referenceLocator', refWhere);
 
-  requiredString(refs[index], 'referenceLocator', refWhere);
-
-  return readPurl(refs[index], 'referenceLocator', refWhere);
+  return canonicalPurl(locator, `${refWhere}.referenceLocator`);
 }
 
 // SPDX spells SHA256, SHA3_256, BLAKE2b-256; CycloneDX spells SHA-256, SHA3-256,

@@ -15,9 +15,17 @@ export {
   publishedJwks,
   rotateLocalKey,
   type LocalKeyAlgorithm,
+  type MarkCompromisedOptions,
   type LocalSignerOptions,
   type RotateKeyResult,
 } from './local-key-signer.js';
+export {
+  KMS_ENDPOINT_ENV,
+  createKmsClient,
+  loadKmsSigner,
+  type KmsClientOptions,
+  type KmsSignerOptions,
+} from './kms-signer.js';
 export {
   verifyBundle,
   type VerifyBundleOptions,

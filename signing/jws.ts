@@ -23,6 +23,8 @@ export type JwsVerification =
 
 type RawSign = (bytes: Uint8Array) => Promise<Uint8Array>;
 
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
+const PRINTABLE_KID = /^[\x21-\x7e]{1,128}$/;
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k', 'priv'] as const;
 
 export async function signDetachedJws(
@@ -62,9 +64,14 @@ interface ParsedJws {
 }
 
 function parseDetached(jws: string): ParsedJws | { message: string } {
-  const parts = jws.trim().split('.');
-  if (parts.length !== 3 || parts[1] !== '' || parts[0] === '' || parts[2] === '') {
+  // One trailing line break is tolerated (files end with one); any other byte is significant.
+  const parts = jws.replace(/\r?\n$/, '').split('.');
+  if (parts.length !== 3 || parts[1] !== '') {
     return { message: 'not a compact JWS with a detached payload ("<header>..<signature>")' };
+  }
+  // Node's base64url decoder skips characters outside the alphabet; RFC 7515 §2 does not.
+  if (!BASE64URL.test(parts[0]) || !BASE64URL.test(parts[2])) {
+    return { message: 'the JWS header or signature is not unpadded base64url' };
   }
 
   const header = decodeHeader(parts[0]);
@@ -102,6 +109,10 @@ function headerProblem(header: Record<string, unknown>): string | undefined {
   }
   if (typeof header.kid !== 'string' || header.kid === '') {
     return 'the JWS header has no "kid"; the signing key cannot be selected';
+  }
+  // The kid is echoed in messages that reach terminals and logs, so it must be plain text.
+  if (!PRINTABLE_KID.test(header.kid)) {
+    return 'the JWS "kid" is not 1-128 printable ASCII characters';
   }
 
   return undefined;

@@ -14,9 +14,12 @@ const STATEMENT_TYPES = [
   'https://in-toto.io/Statement/v0.1',
 ];
 
+// `listedPaths` also holds malformed manifest entries (already reported as `manifest`
+// failures); subjects naming them are not reported again.
 export function provenanceProblems(
   text: string,
   files: readonly ManifestFile[],
+  listedPaths: ReadonlySet<string> = new Set(files.map((file) => file.path)),
 ): ProvenanceProblem[] {
   const statement = parseStatement(text);
   if (typeof statement === 'string') return [{ path: PROVENANCE_PATH, message: statement }];
@@ -28,7 +31,9 @@ export function provenanceProblems(
     files.filter((file) => file.path !== PROVENANCE_PATH).map((file) => [file.path, file.sha256]),
   );
 
-  return [...missingSubjects(expected, subjects), ...extraSubjects(expected, subjects)];
+  const missing = missingSubjects(expected, subjects);
+
+  return [...missing, ...extraSubjects(listedPaths, subjects)];
 }
 
 function parseStatement(text: string): { subject: unknown } | string {
@@ -80,8 +85,8 @@ function missingSubjects(expected: Map<string, string>, subjects: Map<string, st
   return problems;
 }
 
-function extraSubjects(expected: Map<string, string>, subjects: Map<string, string>) {
+function extraSubjects(listedPaths: ReadonlySet<string>, subjects: Map<string, string>) {
   return [...subjects.keys()]
-    .filter((name) => !expected.has(name))
+    .filter((name) => name === PROVENANCE_PATH || !listedPaths.has(name))
     .map((path) => ({ path, message: `${path} is a provenance subject, not a manifest file` }));
 }

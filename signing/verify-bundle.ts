@@ -77,10 +77,10 @@ export async function verifyBundle(options: VerifyBundleOptions): Promise<Verify
   }
 
   await checkSignature(result, { bundleDir, signaturePath, manifestBytes, jwks: options.jwks });
-  const files = listedFiles(result, manifestBytes, display(bundleDir, manifestPath));
-  if (files) {
+  const listed = listedFiles(result, manifestBytes, display(bundleDir, manifestPath));
+  if (listed) {
     const excluded = [manifestPath, signaturePath].map((path) => display(bundleDir, path));
-    await checkContents(result, bundleDir, files, excluded);
+    await checkContents(result, bundleDir, listed, excluded);
   }
 
   return finish(result, []);
@@ -155,12 +155,17 @@ interface EntryProblem {
   message: string;
 }
 
-// Returns the well-formed, distinct file entries; every malformed one is a `manifest` failure.
+interface ListedFiles {
+  valid: ManifestFile[]; // well-formed, distinct entries: these are checked
+  paths: Set<string>; // every listed path, malformed entries included: these are not "unlisted"
+}
+
+// Every malformed entry is a `manifest` failure.
 function listedFiles(
   result: VerifyResult,
   manifestBytes: Uint8Array,
   manifestName: string,
-): ManifestFile[] | undefined {
+): ListedFiles | undefined {
   const manifest = parseJson(manifestBytes) as Record<string, unknown> | undefined;
   if (!manifest || typeof manifest !== 'object' || !Array.isArray(manifest.files)) {
     result.failures.push(manifestFailure(manifestName, 'is not a manifest (no "files" array)'));
@@ -171,7 +176,10 @@ function listedFiles(
     result.failures.push(manifestFailure(manifestName, message));
   }
 
-  return validEntries(result, manifest.files);
+  const paths = manifest.files.map((entry) => (entry as Partial<ManifestFile> | null)?.path);
+  const strings = paths.filter((path): path is string => typeof path === 'string');
+
+  return { valid: validEntries(result, manifest.files), paths: new Set(strings) };
 }
 
 function validEntries(result: VerifyResult, entries: unknown[]): ManifestFile[] {
@@ -214,13 +222,13 @@ function entryProblem(entry: unknown, seen: Set<string>): EntryProblem | undefin
 async function checkContents(
   result: VerifyResult,
   bundleDir: string,
-  files: ManifestFile[],
+  listed: ListedFiles,
   excluded: string[],
 ): Promise<void> {
   const tree = await walkBundle(bundleDir);
-  const intact = await checkListedFiles(result, bundleDir, files, tree);
-  checkUnlisted(result, files, tree, excluded);
-  await checkProvenance(result, bundleDir, files, intact);
+  const intact = await checkListedFiles(result, bundleDir, listed.valid, tree);
+  checkUnlisted(result, listed.paths, tree, excluded);
+  await checkProvenance(result, bundleDir, listed, intact);
 }
 
 // Returns the paths whose size and hash matched.
@@ -271,11 +279,10 @@ async function checkFile(
 
 function checkUnlisted(
   result: VerifyResult,
-  files: ManifestFile[],
+  listed: Set<string>,
   tree: BundleTree,
   excluded: string[],
 ): void {
-  const listed = new Set(files.map((file) => file.path));
   const present = [...tree.files.keys(), ...tree.nonRegular.keys()].sort();
   for (const path of present) {
     if (listed.has(path) || excluded.includes(path) || isSignatureMaterial(path)) continue;
@@ -293,10 +300,10 @@ function isSignatureMaterial(path: string): boolean {
 async function checkProvenance(
   result: VerifyResult,
   bundleDir: string,
-  files: ManifestFile[],
+  listed: ListedFiles,
   intact: Set<string>,
 ): Promise<void> {
-  if (!files.some((file) => file.path === PROVENANCE_PATH)) {
+  if (!listed.paths.has(PROVENANCE_PATH)) {
     const message = 'the manifest does not list provenance.json';
     result.failures.push({ check: 'provenance', path: PROVENANCE_PATH, message });
     return;
@@ -304,7 +311,7 @@ async function checkProvenance(
   if (!intact.has(PROVENANCE_PATH)) return;
 
   const text = await readFile(join(bundleDir, PROVENANCE_PATH), 'utf8');
-  for (const problem of provenanceProblems(text, files)) {
+  for (const problem of provenanceProblems(text, listed.valid, listed.paths)) {
     result.failures.push({ check: 'provenance', ...problem });
   }
 }
@@ -336,7 +343,8 @@ function manifestFailure(path: string, message: string): VerifyFailure {
 // Paths inside the bundle are reported relative with forward slashes; others as given.
 function display(bundleDir: string, path: string): string {
   const inside = relative(bundleDir, path);
-  if (inside.startsWith('..') || isAbsolute(inside)) return path;
+  const outside = inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside);
+  if (outside) return path;
 
   return inside.split(sep).join('/');
 }

@@ -8,6 +8,7 @@ import { PrismaClient as SqliteClient } from '../generated/sqlite/client.js';
 import { PrismaClient as PostgresClient } from '../generated/postgres/client.js';
 import { isPostgresUrl } from '../platform/config.js';
 import { packageRoot } from '../platform/package-root.js';
+import { setDialect } from './sql-dialect.js';
 
 // Both generated clients expose the same model API; the SQLite one's type stands for both.
 export type Database = InstanceType<typeof SqliteClient>;
@@ -17,8 +18,10 @@ const run = promisify(execFile);
 export async function openDatabase(databaseUrl: string): Promise<Database> {
   if (isPostgresUrl(databaseUrl)) {
     const adapter = new PrismaPg({ connectionString: databaseUrl });
+    const db = new PostgresClient({ adapter }) as unknown as Database;
+    setDialect(db, 'postgres');
 
-    return new PostgresClient({ adapter }) as unknown as Database;
+    return db;
   }
 
   mkdirSync(path.dirname(sqlitePath(databaseUrl)), { recursive: true });
@@ -27,6 +30,7 @@ export async function openDatabase(databaseUrl: string): Promise<Database> {
   // makes a writer wait for the lock instead of failing.
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await db.$queryRawUnsafe('PRAGMA busy_timeout = 10000');
+  setDialect(db, 'sqlite');
 
   return db;
 }

@@ -1,6 +1,18 @@
 import type { ExportFilters, RecordKind } from '../domain/filters.js';
 import { includes } from '../domain/filters.js';
 import type { Database } from './database.js';
+import {
+  and,
+  byteOrder,
+  containsText,
+  dialectOf,
+  inList,
+  join,
+  sql,
+  timestampParam,
+  type Dialect,
+  type Sql,
+} from './sql-dialect.js';
 
 export type InputKind = 'advisory' | 'vex' | 'sbom';
 
@@ -11,11 +23,10 @@ export type PlanCounts = {
   documents: number;
 };
 
-const PAGE_SIZE = 5_000;
-
 // Resolves a run's filters into the exact set of records it exports and persists that
 // snapshot, so a retried or resumed run sees the same set whatever was ingested meanwhile.
-// A second call for the same run returns the stored snapshot.
+// A second call for the same run returns the stored snapshot. The selection runs inside the
+// database (INSERT … SELECT), so planning a million records moves no rows through Node.
 export async function planRunInputs(
   db: Database,
   tenant: string,
@@ -27,12 +38,13 @@ export async function planRunInputs(
     return countPlannedInputs(db, tenant, runId);
   }
 
+  const dialect = dialectOf(db);
+  const statements = snapshotStatements(dialect, tenant, runId, filters);
   await db.$transaction(
     async (tx) => {
-      const scoped = tx as unknown as Database;
-      await snapshot(scoped, tenant, runId, 'advisory', filters, 'advisories');
-      await snapshot(scoped, tenant, runId, 'vex', filters, 'vex');
-      await snapshot(scoped, tenant, runId, 'sbom', filters, 'sboms');
+      for (const statement of statements) {
+        await tx.$executeRaw(statement);
+      }
     },
     { timeout: 600_000, maxWait: 30_000 },
   );
@@ -51,157 +63,116 @@ export async function countPlannedInputs(
     _count: { _all: true },
   });
   const count = (kind: InputKind) => groups.find((g) => g.kind === kind)?._count._all ?? 0;
-  const documents = await db.exportInput.findMany({
-    where: { tenant, runId },
-    distinct: ['documentSha256'],
-    select: { documentSha256: true },
-  });
+  const [{ documents }] = await db.$queryRaw<{ documents: number | bigint }[]>(sql`
+    SELECT COUNT(DISTINCT "documentSha256") AS documents FROM "export_inputs"
+    WHERE "tenant" = ${tenant} AND "runId" = ${runId}`);
 
   return {
     advisories: count('advisory'),
     vexStatements: count('vex'),
     sboms: count('sbom'),
-    documents: documents.length,
+    documents: Number(documents),
   };
 }
 
-async function snapshot(
-  db: Database,
+function snapshotStatements(
+  dialect: Dialect,
   tenant: string,
   runId: string,
-  kind: InputKind,
   filters: ExportFilters,
-  recordKind: RecordKind,
-): Promise<void> {
-  if (!includes(filters, recordKind)) {
-    return;
+): Sql[] {
+  const wanted = (kind: RecordKind) => includes(filters, kind);
+  const statements: Sql[] = [];
+  if (wanted('advisories')) {
+    statements.push(advisorySnapshot(dialect, tenant, runId, filters));
+  }
+  if (wanted('vex')) {
+    statements.push(vexSnapshot(dialect, tenant, runId, filters));
+  }
+  if (wanted('sboms')) {
+    statements.push(sbomSnapshot(dialect, tenant, runId, filters));
   }
 
-  let ordinal = 0;
-  for await (const page of pagesOf(db, tenant, kind, filters)) {
-    await db.exportInput.createMany({
-      data: page.map((row) => ({
-        runId,
-        tenant,
-        kind,
-        ordinal: ordinal++,
-        recordId: row.id,
-        documentSha256: row.document.sha256,
-      })),
-    });
-  }
+  return statements;
 }
 
-type PlannedRow = { id: string; document: { sha256: string } };
+// Orders are total (the row id breaks ties) and compare bytes, so the same evidence always
+// plans the same sequence, and with it the same bundle bytes.
+function advisorySnapshot(dialect: Dialect, tenant: string, runId: string, f: ExportFilters) {
+  const c = byteOrder(dialect);
 
-async function* pagesOf(
-  db: Database,
-  tenant: string,
-  kind: InputKind,
-  filters: ExportFilters,
-): AsyncGenerator<PlannedRow[]> {
-  let cursor: string | undefined;
-  for (;;) {
-    const page = await findPage(db, tenant, kind, filters, cursor);
-    if (page.length === 0) {
-      return;
-    }
-    yield page;
-    cursor = page[page.length - 1].id;
-  }
+  return sql`
+    INSERT INTO "export_inputs" ("runId", "tenant", "kind", "ordinal", "recordId", "documentSha256")
+    SELECT ${runId}, ${tenant}, 'advisory',
+      ROW_NUMBER() OVER (ORDER BY a."advisoryId"${c}, a."sha256"${c}, a."id"${c}) - 1,
+      a."id", d."sha256"
+    FROM "advisories" a JOIN "raw_documents" d ON d."id" = a."documentId"
+    WHERE ${and([
+      sql`a."tenant" = ${tenant}`,
+      f.since ? sql`a."modified" >= ${timestampParam(dialect, f.since)}` : undefined,
+      f.until ? sql`a."modified" <= ${timestampParam(dialect, f.until)}` : undefined,
+      f.includeWithdrawn === false ? sql`a."withdrawn" IS NULL` : undefined,
+      affectedPackage(f),
+      f.advisoryIds ? idOrAlias(dialect, f.advisoryIds) : undefined,
+      f.excludeAdvisoryIds ? sql`NOT ${inList(sql`a."advisoryId"`, f.excludeAdvisoryIds)}` : undefined,
+    ])}`;
 }
 
-function findPage(
-  db: Database,
-  tenant: string,
-  kind: InputKind,
-  filters: ExportFilters,
-  cursor: string | undefined,
-): Promise<PlannedRow[]> {
-  const paging = {
-    take: PAGE_SIZE,
-    ...(cursor ? { skip: 1, cursor: { id: cursor } } : {}),
-    select: { id: true, document: { select: { sha256: true } } },
-  };
-  // Orders are total (the id breaks ties) so that the same evidence always plans the same
-  // sequence, and with it the same bytes.
-  if (kind === 'advisory') {
-    return db.advisory.findMany({
-      where: advisoryWhere(tenant, filters),
-      orderBy: [{ advisoryId: 'asc' }, { sha256: 'asc' }, { id: 'asc' }],
-      ...paging,
-    });
-  }
-  if (kind === 'vex') {
-    return db.vexStatement.findMany({
-      where: vexWhere(tenant, filters),
-      orderBy: [{ vulnerability: 'asc' }, { product: 'asc' }, { sha256: 'asc' }, { id: 'asc' }],
-      ...paging,
-    });
-  }
-
-  return db.sbom.findMany({
-    where: sbomWhere(tenant, filters),
-    orderBy: [{ subject: 'asc' }, { sha256: 'asc' }, { id: 'asc' }],
-    ...paging,
-  });
-}
-
-function advisoryWhere(tenant: string, filters: ExportFilters) {
-  const byPackage = filters.ecosystems || filters.packages;
-
-  return {
-    tenant,
-    modified: window(filters),
-    withdrawn: filters.includeWithdrawn === false ? null : undefined,
-    affected: byPackage
-      ? {
-          some: {
-            ecosystem: filters.ecosystems ? { in: filters.ecosystems } : undefined,
-            OR: filters.packages
-              ? [{ packageName: { in: filters.packages } }, { purl: { in: filters.packages } }]
-              : undefined,
-          },
-        }
-      : undefined,
-    OR: filters.advisoryIds ? idOrAlias(filters.advisoryIds) : undefined,
-    advisoryId: filters.excludeAdvisoryIds ? { notIn: filters.excludeAdvisoryIds } : undefined,
-  };
-}
-
-function vexWhere(tenant: string, filters: ExportFilters) {
-  return {
-    tenant,
-    timestamp: window(filters),
-    vulnerability: filters.vulnerabilities ? { in: filters.vulnerabilities } : undefined,
-    product: filters.products ? { in: filters.products } : undefined,
-  };
-}
-
-function sbomWhere(tenant: string, filters: ExportFilters) {
-  return {
-    tenant,
-    subject: filters.products ? { in: filters.products } : undefined,
-    imageDigest: filters.imageDigests ? { in: filters.imageDigests } : undefined,
-    repository: filters.repositories ? { in: filters.repositories } : undefined,
-    tag: filters.tags ? { in: filters.tags } : undefined,
-  };
-}
-
-function window(filters: ExportFilters) {
-  if (!filters.since && !filters.until) {
+function affectedPackage(f: ExportFilters): Sql | undefined {
+  if (!f.ecosystems && !f.packages) {
     return undefined;
   }
 
-  return {
-    gte: filters.since ? new Date(filters.since) : undefined,
-    lte: filters.until ? new Date(filters.until) : undefined,
-  };
+  return sql`EXISTS (SELECT 1 FROM "advisory_affected" p WHERE ${and([
+    sql`p."advisoryRow" = a."id"`,
+    f.ecosystems ? inList(sql`p."ecosystem"`, f.ecosystems) : undefined,
+    f.packages
+      ? sql`(${inList(sql`p."packageName"`, f.packages)} OR ${inList(sql`p."purl"`, f.packages)})`
+      : undefined,
+  ])})`;
 }
 
-function idOrAlias(ids: string[]) {
-  return [
-    { advisoryId: { in: ids } },
-    ...ids.map((id) => ({ aliases: { contains: JSON.stringify(id) } })),
+function idOrAlias(dialect: Dialect, ids: string[]): Sql {
+  const conditions = [
+    inList(sql`a."advisoryId"`, ids),
+    ...ids.map((id) => containsText(dialect, sql`a."aliases"`, JSON.stringify(id))),
   ];
+
+  return sql`(${join(conditions, ' OR ')})`;
+}
+
+function vexSnapshot(dialect: Dialect, tenant: string, runId: string, f: ExportFilters) {
+  const c = byteOrder(dialect);
+
+  return sql`
+    INSERT INTO "export_inputs" ("runId", "tenant", "kind", "ordinal", "recordId", "documentSha256")
+    SELECT ${runId}, ${tenant}, 'vex',
+      ROW_NUMBER() OVER (ORDER BY v."vulnerability"${c}, v."product"${c}, v."sha256"${c}, v."id"${c}) - 1,
+      v."id", d."sha256"
+    FROM "vex_statements" v JOIN "raw_documents" d ON d."id" = v."documentId"
+    WHERE ${and([
+      sql`v."tenant" = ${tenant}`,
+      f.since ? sql`v."timestamp" >= ${timestampParam(dialect, f.since)}` : undefined,
+      f.until ? sql`v."timestamp" <= ${timestampParam(dialect, f.until)}` : undefined,
+      f.vulnerabilities ? inList(sql`v."vulnerability"`, f.vulnerabilities) : undefined,
+      f.products ? inList(sql`v."product"`, f.products) : undefined,
+    ])}`;
+}
+
+function sbomSnapshot(dialect: Dialect, tenant: string, runId: string, f: ExportFilters) {
+  const c = byteOrder(dialect);
+
+  return sql`
+    INSERT INTO "export_inputs" ("runId", "tenant", "kind", "ordinal", "recordId", "documentSha256")
+    SELECT ${runId}, ${tenant}, 'sbom',
+      ROW_NUMBER() OVER (ORDER BY s."subject"${c}, s."sha256"${c}, s."id"${c}) - 1,
+      s."id", d."sha256"
+    FROM "sboms" s JOIN "raw_documents" d ON d."id" = s."documentId"
+    WHERE ${and([
+      sql`s."tenant" = ${tenant}`,
+      f.products ? inList(sql`s."subject"`, f.products) : undefined,
+      f.imageDigests ? inList(sql`s."imageDigest"`, f.imageDigests) : undefined,
+      f.repositories ? inList(sql`s."repository"`, f.repositories) : undefined,
+      f.tags ? inList(sql`s."tag"`, f.tags) : undefined,
+    ])}`;
 }

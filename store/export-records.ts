@@ -1,8 +1,9 @@
 import type { NormalizedAdvisory } from '../domain/records.js';
 import type { Database } from './database.js';
 import type { InputKind } from './export-plan.js';
+import { join, sql, type Sql } from './sql-dialect.js';
 
-const PAGE_SIZE = 2_000;
+const PAGE_SIZE = 5_000;
 
 export interface SbomDocument {
   subject: string;
@@ -19,7 +20,7 @@ export interface RawInputDocument {
 }
 
 // Reads a planned run's records back in plan order, a page at a time, so that writers
-// stream whatever the snapshot's size.
+// stream whatever the snapshot's size. Each page is one join on the snapshot's ordinal.
 export class RunRecordSource {
   constructor(
     private readonly db: Database,
@@ -27,14 +28,12 @@ export class RunRecordSource {
     private readonly runId: string,
   ) {}
 
-  async *advisoryLines(): AsyncGenerator<string> {
-    for await (const ids of this.plannedIds('advisory')) {
-      const rows = await this.db.advisory.findMany({
-        where: { tenant: this.tenant, id: { in: ids } },
-        select: { id: true, canonical: true },
-      });
-      yield* inPlanOrder(ids, rows).map((row) => row.canonical);
-    }
+  advisoryLines(): AsyncGenerator<string> {
+    return this.canonicalLines('advisory', sql`"advisories"`);
+  }
+
+  vexLines(): AsyncGenerator<string> {
+    return this.canonicalLines('vex', sql`"vex_statements"`);
   }
 
   async *advisories(): AsyncGenerator<NormalizedAdvisory> {
@@ -43,77 +42,62 @@ export class RunRecordSource {
     }
   }
 
-  async *vexLines(): AsyncGenerator<string> {
-    for await (const ids of this.plannedIds('vex')) {
-      const rows = await this.db.vexStatement.findMany({
-        where: { tenant: this.tenant, id: { in: ids } },
-        select: { id: true, canonical: true },
-      });
-      yield* inPlanOrder(ids, rows).map((row) => row.canonical);
-    }
-  }
-
   async *sbomDocuments(): AsyncGenerator<SbomDocument> {
-    for await (const ids of this.plannedIds('sbom', 50)) {
-      const rows = await this.db.sbom.findMany({
-        where: { tenant: this.tenant, id: { in: ids } },
-        select: {
-          id: true,
-          subject: true,
-          format: true,
-          document: { select: { sha256: true, bytes: true } },
-        },
-      });
-      for (const row of inPlanOrder(ids, rows)) {
-        yield {
-          subject: row.subject,
-          format: row.format,
-          documentSha256: row.document.sha256,
-          bytes: row.document.bytes,
-        };
-      }
-    }
+    type Row = { ordinal: number; subject: string; format: string; sha256: string; bytes: Uint8Array };
+    yield* this.pages<Row, SbomDocument>(
+      (after) => sql`
+        SELECT i."ordinal" AS "ordinal", s."subject" AS "subject", s."format" AS "format",
+          d."sha256" AS "sha256", d."bytes" AS "bytes"
+        FROM "export_inputs" i
+        JOIN "sboms" s ON s."id" = i."recordId" AND s."tenant" = i."tenant"
+        JOIN "raw_documents" d ON d."id" = s."documentId"
+        WHERE i."tenant" = ${this.tenant} AND i."runId" = ${this.runId} AND i."kind" = 'sbom'
+          AND i."ordinal" > ${after}
+        ORDER BY i."ordinal" LIMIT 50`,
+      (row) => ({ subject: row.subject, format: row.format, documentSha256: row.sha256, bytes: row.bytes }),
+    );
   }
 
+  // The raw documents behind the planned records (of some kinds, or all), by hash.
   async inputDocuments(kinds?: InputKind[]): Promise<RawInputDocument[]> {
-    const planned = await this.db.exportInput.findMany({
-      where: { tenant: this.tenant, runId: this.runId, kind: kinds ? { in: kinds } : undefined },
-      distinct: ['documentSha256'],
-      select: { documentSha256: true },
-    });
-    const documents = await this.db.rawDocument.findMany({
-      where: { tenant: this.tenant, sha256: { in: planned.map((p) => p.documentSha256) } },
-      select: { sha256: true, mediaType: true, sourceUri: true, format: true },
-      orderBy: { sha256: 'asc' },
-    });
+    const byKind = kinds ? sql`AND i."kind" IN (${join(kinds)})` : sql``;
 
-    return documents;
+    return this.db.$queryRaw<RawInputDocument[]>(sql`
+      SELECT d."sha256" AS "sha256", d."mediaType" AS "mediaType", d."sourceUri" AS "sourceUri",
+        d."format" AS "format"
+      FROM "raw_documents" d
+      WHERE d."tenant" = ${this.tenant} AND d."sha256" IN (
+        SELECT i."documentSha256" FROM "export_inputs" i
+        WHERE i."tenant" = ${this.tenant} AND i."runId" = ${this.runId} ${byKind})
+      ORDER BY d."sha256"`);
   }
 
-  private async *plannedIds(kind: InputKind, pageSize = PAGE_SIZE): AsyncGenerator<string[]> {
+  private canonicalLines(kind: InputKind, table: Sql): AsyncGenerator<string> {
+    return this.pages<{ ordinal: number; canonical: string }, string>(
+      (after) => sql`
+        SELECT i."ordinal" AS "ordinal", r."canonical" AS "canonical"
+        FROM "export_inputs" i JOIN ${table} r ON r."id" = i."recordId" AND r."tenant" = i."tenant"
+        WHERE i."tenant" = ${this.tenant} AND i."runId" = ${this.runId} AND i."kind" = ${kind}
+          AND i."ordinal" > ${after}
+        ORDER BY i."ordinal" LIMIT ${PAGE_SIZE}`,
+      (row) => row.canonical,
+    );
+  }
+
+  private async *pages<Row extends { ordinal: number }, T>(
+    query: (after: number) => Sql,
+    map: (row: Row) => T,
+  ): AsyncGenerator<T> {
     let after = -1;
     for (;;) {
-      const page = await this.db.exportInput.findMany({
-        where: { tenant: this.tenant, runId: this.runId, kind, ordinal: { gt: after } },
-        orderBy: { ordinal: 'asc' },
-        take: pageSize,
-        select: { ordinal: true, recordId: true },
-      });
-      if (page.length === 0) {
+      const rows = await this.db.$queryRaw<Row[]>(query(after));
+      if (rows.length === 0) {
         return;
       }
-      yield page.map((p) => p.recordId);
-      after = page[page.length - 1].ordinal;
+      for (const row of rows) {
+        yield map(row);
+      }
+      after = Number(rows[rows.length - 1].ordinal);
     }
   }
-}
-
-function inPlanOrder<T extends { id: string }>(ids: string[], rows: T[]): T[] {
-  const byId = new Map(rows.map((row) => [row.id, row]));
-
-  return ids.flatMap((id) => {
-    const row = byId.get(id);
-
-    return row ? [row] : [];
-  });
 }

@@ -42,6 +42,8 @@ export interface TrivyDataSource {
   URL: string;
 }
 
+const GHSA_QUERY = 'https://github.com/advisories?query=type%3Areviewed+ecosystem%3A';
+
 // Bucket name (and data-source record) per evidence source. Only the prefix matters to Trivy;
 // the names follow trivy-db's where it has an equivalent feed so that output reads the same.
 export function dataSourceFor(source: string, ecosystem: TrivyEcosystem): TrivyDataSource | null {
@@ -50,12 +52,20 @@ export function dataSourceFor(source: string, ecosystem: TrivyEcosystem): TrivyD
       return {
         ID: 'ghsa',
         Name: `GitHub Security Advisory ${ecosystem.ghsaWord}`,
-        URL: `https://github.com/advisories?query=type%3Areviewed+ecosystem%3A${ecosystem.ghsaWord.toLowerCase()}`,
+        URL: `${GHSA_QUERY}${ecosystem.ghsaWord.toLowerCase()}`,
       };
     case 'govulndb':
-      return { ID: 'govulndb', Name: 'The Go Vulnerability Database', URL: 'https://pkg.go.dev/vuln/' };
+      return {
+        ID: 'govulndb',
+        Name: 'The Go Vulnerability Database',
+        URL: 'https://pkg.go.dev/vuln/',
+      };
     case 'pypa':
-      return { ID: 'osv', Name: 'Python Packaging Advisory Database', URL: 'https://github.com/pypa/advisory-db' };
+      return {
+        ID: 'osv',
+        Name: 'Python Packaging Advisory Database',
+        URL: 'https://github.com/pypa/advisory-db',
+      };
     case 'osv':
       return { ID: 'osv', Name: 'Open Source Vulnerabilities', URL: 'https://osv.dev' };
     default:

@@ -46,7 +46,10 @@ export class ExternalSorter<T> {
     if (this.buffer.length === 0) return;
 
     const path = this.nextRunPath();
-    await writeLines(path, this.takeBuffer().map((r) => r.line));
+    await writeLines(
+      path,
+      this.takeBuffer().map((r) => r.line),
+    );
     this.runs.push(path);
   }
 
@@ -68,7 +71,10 @@ export class ExternalSorter<T> {
   }
 
   private nextRunPath(): string {
-    return join(this.workDir, `run-${String(this.runs.length).padStart(6, '0')}-${Date.now()}.ndjson`);
+    return join(
+      this.workDir,
+      `run-${String(this.runs.length).padStart(6, '0')}-${Date.now()}.ndjson`,
+    );
   }
 }
 
@@ -92,7 +98,9 @@ export function compareUtf8(a: string, b: string): number {
 }
 
 async function* mergeFiles<T>(paths: string[]): AsyncGenerator<SortedRecord<T>> {
-  const sources = paths.map((p) => createInterface({ input: createReadStream(p), crlfDelay: Infinity }));
+  const sources = paths.map((p) =>
+    createInterface({ input: createReadStream(p), crlfDelay: Infinity }),
+  );
   const iterators = sources.map((s) => s[Symbol.asyncIterator]());
   const heap = new RecordHeap<T>();
   for (const [i, it] of iterators.entries()) await refill(heap, it, i);
@@ -107,7 +115,11 @@ async function* mergeFiles<T>(paths: string[]): AsyncGenerator<SortedRecord<T>> 
   }
 }
 
-async function refill<T>(heap: RecordHeap<T>, it: AsyncIterator<string>, source: number): Promise<void> {
+async function refill<T>(
+  heap: RecordHeap<T>,
+  it: AsyncIterator<string>,
+  source: number,
+): Promise<void> {
   const next = await it.next();
   if (!next.done) heap.push({ record: parseLine<T>(next.value), source });
 }
@@ -118,7 +130,10 @@ function parseLine<T>(line: string): SortedRecord<T> {
   return { key, payload };
 }
 
-async function writeLines(path: string, lines: Iterable<string> | AsyncIterable<string>): Promise<void> {
+async function writeLines(
+  path: string,
+  lines: Iterable<string> | AsyncIterable<string>,
+): Promise<void> {
   const out = createWriteStream(path);
   for await (const line of lines) {
     if (!out.write(`${line}\n`)) await once(out, 'drain');

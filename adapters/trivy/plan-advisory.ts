@@ -5,7 +5,12 @@
 // the remaining IDs become VendorIDs.
 import { StellaError } from '../../domain/errors.js';
 import type { AffectedPackage, NormalizedAdvisory } from '../../domain/records.js';
-import { SOURCE_RANK, type TrivyDataSource, dataSourceFor, trivyEcosystemFor } from './ecosystems.js';
+import {
+  SOURCE_RANK,
+  type TrivyDataSource,
+  dataSourceFor,
+  trivyEcosystemFor,
+} from './ecosystems.js';
 import { toTrivyVersions } from './version-constraints.js';
 import { type VulnerabilityContribution, contributionOf } from './vulnerability-detail.js';
 
@@ -36,7 +41,11 @@ interface PackageTarget {
 }
 
 export function planAdvisory(advisory: NormalizedAdvisory): AdvisoryPlan {
-  const plan: AdvisoryPlan = { records: [], dataSources: new Map(), unsupportedEcosystems: new Set() };
+  const plan: AdvisoryPlan = {
+    records: [],
+    dataSources: new Map(),
+    unsupportedEcosystems: new Set(),
+  };
   const targets = packageTargets(advisory, plan);
   if (targets.length === 0) return plan;
 
@@ -87,7 +96,10 @@ function locate(
   const bucket = `${ecosystem.prefix}::${source.Name}`;
   plan.dataSources.set(bucket, source);
 
-  return { bucket, pkg: checkKey(ecosystem.normalizeName(affected.name), `affected[${i}].package.name`) };
+  return {
+    bucket,
+    pkg: checkKey(ecosystem.normalizeName(affected.name), `affected[${i}].package.name`),
+  };
 }
 
 function vulnerabilityKeys(advisory: NormalizedAdvisory): { keys: string[]; vendorIds: string[] } {

@@ -45,7 +45,12 @@ function vulnerableStrings(pkg: AffectedPackage, field: string, ranges: OpenRang
   return unique(pkg.versions.map((v) => `=${v}`));
 }
 
-function collectRange(events: RangeEvent[], field: string, ranges: OpenRange[], patched: string[]): void {
+function collectRange(
+  events: RangeEvent[],
+  field: string,
+  ranges: OpenRange[],
+  patched: string[],
+): void {
   let current: OpenRange | undefined;
   events.forEach((event, i) => {
     const at = `${field}[${i}]`;

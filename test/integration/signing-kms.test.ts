@@ -96,7 +96,8 @@ describe('loadKmsSigner', { skip: motoMissing && `${MOTO} is not on PATH` }, () 
     it('returns the same key id as by key id', async () => {
       const kmsKeyId = await createSigningKey('ECC_NIST_P256');
       const alias = `alias/stella-export-${kmsKeyId.slice(0, 8)}`;
-      await createKmsClient().send(new CreateAliasCommand({ AliasName: alias, TargetKeyId: kmsKeyId }));
+      const command = new CreateAliasCommand({ AliasName: alias, TargetKeyId: kmsKeyId });
+      await createKmsClient().send(command);
 
       const byAlias = await loadKmsSigner({ keyId: alias });
       const byId = await loadKmsSigner({ keyId: kmsKeyId });

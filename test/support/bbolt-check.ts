@@ -48,7 +48,8 @@ export async function runBboltCheck(checker: string, file: string): Promise<Bbol
 
 function toEntry(dump: DumpEntry): BboltEntry {
   const key = Buffer.from(dump.key, 'hex');
-  if (dump.value !== undefined) return { kind: 'value', key, value: Buffer.from(dump.value, 'hex') };
+  if (dump.value !== undefined)
+    return { kind: 'value', key, value: Buffer.from(dump.value, 'hex') };
 
   return { kind: 'bucket', key, entries: (dump.entries ?? []).map(toEntry) };
 }

@@ -32,7 +32,10 @@ const entryArb = fc.letrec<{ entry: BboltEntry; bucket: BboltEntry }>((tie) => (
       {
         kind: fc.constant('value' as const),
         key: bytes(16, 1),
-        value: fc.oneof({ weight: 8, arbitrary: bytes(40) }, { weight: 1, arbitrary: bytes(9000, 4000) }),
+        value: fc.oneof(
+          { weight: 8, arbitrary: bytes(40) },
+          { weight: 1, arbitrary: bytes(9000, 4000) },
+        ),
       },
       { noNullPrototype: true },
     ),
@@ -42,13 +45,19 @@ const entryArb = fc.letrec<{ entry: BboltEntry; bucket: BboltEntry }>((tie) => (
     {
       kind: fc.constant('bucket' as const),
       key: bytes(16, 1),
-      entries: fc.uniqueArray(tie('entry'), { maxLength: 30, selector: (e) => e.key.toString('hex') }),
+      entries: fc.uniqueArray(tie('entry'), {
+        maxLength: 30,
+        selector: (e) => e.key.toString('hex'),
+      }),
     },
     { noNullPrototype: true },
   ),
 }));
 
-const bucketsArb = fc.uniqueArray(entryArb.bucket, { maxLength: 5, selector: (e) => e.key.toString('hex') });
+const bucketsArb = fc.uniqueArray(entryArb.bucket, {
+  maxLength: 5,
+  selector: (e) => e.key.toString('hex'),
+});
 
 const wideBucket: BboltEntry = {
   kind: 'bucket',
@@ -85,7 +94,10 @@ describe('bbolt writer against go.etcd.io/bbolt v1.5.0', () => {
       it('returns no check error and every key', async (t) => {
         if (!checker) return t.skip(skipReason);
 
-        await checkWithBbolt([wideBucket, { kind: 'bucket', key: Buffer.from('empty'), entries: [] }]);
+        await checkWithBbolt([
+          wideBucket,
+          { kind: 'bucket', key: Buffer.from('empty'), entries: [] },
+        ]);
       });
     });
   });

@@ -29,7 +29,11 @@ const entryArb = fc.letrec<{ entry: BboltEntry; bucket: BboltEntry }>((tie) => (
   entry: fc.oneof(
     { depthSize: 'small', withCrossShrink: true },
     fc.record(
-      { kind: fc.constant('value' as const), key: keyArb.map(toBuffer), value: valueArb.map(toBuffer) },
+      {
+        kind: fc.constant('value' as const),
+        key: keyArb.map(toBuffer),
+        value: valueArb.map(toBuffer),
+      },
       { noNullPrototype: true },
     ),
     tie('bucket'),
@@ -38,7 +42,10 @@ const entryArb = fc.letrec<{ entry: BboltEntry; bucket: BboltEntry }>((tie) => (
     {
       kind: fc.constant('bucket' as const),
       key: keyArb.map(toBuffer),
-      entries: fc.uniqueArray(tie('entry'), { maxLength: 12, selector: (e) => e.key.toString('hex') }),
+      entries: fc.uniqueArray(tie('entry'), {
+        maxLength: 12,
+        selector: (e) => e.key.toString('hex'),
+      }),
     },
     { noNullPrototype: true },
   ),
@@ -52,15 +59,17 @@ const bucketsArb = fc.uniqueArray(entryArb.bucket, {
 // A bucket with thousands of small keys forces several branch levels.
 const wideBucketArb = fc
   .tuple(fc.integer({ min: 2000, max: 40000 }), fc.integer({ min: 0, max: 40 }))
-  .map(([count, valueSize]): BboltEntry => ({
-    kind: 'bucket',
-    key: Buffer.from('wide'),
-    entries: Array.from({ length: count }, (_, i) => ({
-      kind: 'value' as const,
-      key: Buffer.from(`key-${String(i).padStart(6, '0')}`),
-      value: Buffer.alloc(valueSize, i % 251),
-    })),
-  }));
+  .map(
+    ([count, valueSize]): BboltEntry => ({
+      kind: 'bucket',
+      key: Buffer.from('wide'),
+      entries: Array.from({ length: count }, (_, i) => ({
+        kind: 'value' as const,
+        key: Buffer.from(`key-${String(i).padStart(6, '0')}`),
+        value: Buffer.alloc(valueSize, i % 251),
+      })),
+    }),
+  );
 
 let fileNumber = 0;
 
@@ -82,7 +91,10 @@ describe('bbolt writer and reader', () => {
 
     describe('when a bucket holds enough keys for several branch levels', () => {
       it('returns every key in order', async () => {
-        await fc.assert(fc.asyncProperty(wideBucketArb, (wide) => roundTrip([wide])), { numRuns: 6 });
+        await fc.assert(
+          fc.asyncProperty(wideBucketArb, (wide) => roundTrip([wide])),
+          { numRuns: 6 },
+        );
       });
     });
   });

@@ -45,8 +45,9 @@ const WORKED_EXAMPLE_PAGES: Record<number, string> = {
 
 // Meta fields after the page header: magic, version, page size, flags, root 4, sequence,
 // freelist 2, high-water mark 5; then txid and checksum.
-const META_BODY = 'edda0ced 02000000 00100000 00000000 0400000000000000 0000000000000000'
-  + ' 0200000000000000 0500000000000000';
+const META_BODY =
+  'edda0ced 02000000 00100000 00000000 0400000000000000 0000000000000000' +
+  ' 0200000000000000 0500000000000000';
 
 describe('fnv1a64', () => {
   it('returns the published test vectors', () => {
@@ -71,12 +72,18 @@ describe('BboltWriter', () => {
           const expected = hex.replace(/\s/g, '');
           const end = start + expected.length / 2;
           assert.equal(bytes.subarray(start, end).toString('hex'), expected, `page ${page}`);
-          assert.ok(bytes.subarray(end, start + 4096).every((b) => b === 0), `page ${page} tail`);
+          assert.ok(
+            bytes.subarray(end, start + 4096).every((b) => b === 0),
+            `page ${page} tail`,
+          );
         }
         for (const txid of [0, 1]) {
           const meta = bytes.subarray(txid * 4096, txid * 4096 + 80);
           const body = META_BODY.replace(/\s/g, '');
-          assert.equal(meta.subarray(0, 16).toString('hex'), `0${txid}${'0'.repeat(14)}0400000000000000`);
+          assert.equal(
+            meta.subarray(0, 16).toString('hex'),
+            `0${txid}${'0'.repeat(14)}0400000000000000`,
+          );
           assert.equal(meta.subarray(16, 64).toString('hex'), body);
           assert.equal(meta.readBigUInt64LE(64), BigInt(txid));
           assert.equal(meta.readBigUInt64LE(72), fnv1a64(meta.subarray(16, 72)));

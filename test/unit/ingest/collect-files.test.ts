@@ -39,7 +39,7 @@ describe('ingest', () => {
     });
 
     describe('when given a folder', () => {
-      it('returns document files recursively in sorted order, skipping dotfiles and links', async () => {
+      it('returns documents recursively, sorted, without dotfiles or links', async () => {
         assert.deepEqual(await collect([root]), [
           join(root, 'B.yml'),
           join(root, 'a.json'),

@@ -26,7 +26,8 @@ describe('ingest', () => {
     describe('when the JSON is truncated', () => {
       it('throws malformed_document', async () => {
         const bytes = await readEvidence(GHSA);
-        assertRejects(bytes.subarray(0, 700), 'ghsa.json', 'malformed_document', /not valid JSON/);
+        const truncated = bytes.subarray(0, 700);
+        assertRejects(truncated, 'ghsa.json', 'malformed_document', /not valid JSON/);
       });
     });
 
@@ -39,7 +40,9 @@ describe('ingest', () => {
 
     describe('when a timestamp cannot be parsed', () => {
       it('throws malformed_document naming the field', async () => {
-        const bytes = await editedEvidence(GHSA, (doc) => (doc.published = '2021-13-10T00:40:56Z'));
+        const bytes = await editedEvidence(GHSA, (doc) => {
+          doc.published = '2021-13-10T00:40:56Z';
+        });
         assertRejects(bytes, 'ghsa.json', 'malformed_document', /published is not an RFC 3339/);
       });
     });
@@ -58,14 +61,16 @@ describe('ingest', () => {
         const yaml = new TextDecoder()
           .decode(await readEvidence('advisories/osv-yaml/pypi/django/PYSEC-2021-98.yaml'))
           .replace('purl: pkg:pypi/django', 'purl: pkg:pypi');
-        assertRejects(utf8(yaml), 'x.yaml', 'malformed_document', /not a valid purl: "pkg:pypi"/);
+        const message = /not a valid purl: "pkg:pypi"/;
+        assertRejects(utf8(yaml), 'x.yaml', 'malformed_document', message);
       });
     });
 
     describe('when an SBOM component purl is invalid', () => {
       it('throws malformed_document naming the component', async () => {
         const bytes = await editedEvidence('sboms/spdx/ACME-v2.3.spdx.json', (doc) => {
-          const [, elliptic] = doc.packages as { externalRefs: { referenceLocator: string }[] }[];
+          type Package = { externalRefs: { referenceLocator: string }[] };
+          const [, elliptic] = doc.packages as Package[];
           elliptic.externalRefs[0].referenceLocator = 'npm/elliptic@6.5.2';
         });
         assertRejects(bytes, 'acme.json', 'malformed_document', /packages\[1\].*npm\/elliptic/);
@@ -77,6 +82,11 @@ describe('ingest', () => {
         const deep = `${'['.repeat(64)}${']'.repeat(64)}`;
         const doc = `{"id":"OSV-1","modified":"2024-01-01T00:00:00Z","x":${deep}}`;
         assertRejects(utf8(doc), 'deep.json', 'malformed_document', /64-level limit/);
+      });
+
+      it('throws malformed_document for YAML flow nesting too', () => {
+        const yaml = `id: PYSEC-0000-1\nx: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`;
+        assertRejects(utf8(yaml), 'deep.yaml', 'malformed_document', /64-level limit/);
       });
 
       it('accepts a document exactly 64 levels deep', () => {
@@ -136,7 +146,8 @@ describe('ingest', () => {
     describe('when the content is JSON of no known format', () => {
       it('throws unrecognized_document', () => {
         assertRejects(utf8('{"hello":"world"}'), 'x.json', 'unrecognized_document', /none of/);
-        assertRejects(utf8('[1,2,3]'), 'x.json', 'unrecognized_document', /not a JSON or YAML object/);
+        const notObject = /not a JSON or YAML object/;
+        assertRejects(utf8('[1,2,3]'), 'x.json', 'unrecognized_document', notObject);
       });
     });
 

@@ -21,7 +21,8 @@ describe('ingest', () => {
         assert.deepEqual(advisory.cwes, ['CWE-20', 'CWE-400', 'CWE-502', 'CWE-917']);
         assert.equal(advisory.published, '2021-12-10T00:40:56Z');
         assert.equal(advisory.modified, '2022-03-25T20:56:18Z');
-        assert.deepEqual(advisory.affected.map((a) => a.fixed), [['2.15.0'], ['2.3.1'], ['2.12.2']]);
+        const fixed = advisory.affected.map((a) => a.fixed);
+        assert.deepEqual(fixed, [['2.15.0'], ['2.3.1'], ['2.12.2']]);
         assert.deepEqual(advisory.affected[0].ranges, [
           { type: 'ECOSYSTEM', events: [{ introduced: '2.13.0' }, { fixed: '2.15.0' }] },
         ]);
@@ -66,7 +67,8 @@ describe('ingest', () => {
       it('returns the withdrawn time for JSON and YAML advisories', async () => {
         const ghsa = await parseEvidence('advisories/osv/ghsa/Go/GHSA-76cc-p55w-63g3.json');
         assert.equal(ghsa.advisories[0].withdrawn, '2024-01-23T12:50:23Z');
-        const pysec = await parseEvidence('advisories/osv-yaml/pypi/ansible/PYSEC-2020-221.yaml');
+        const pysecPath = 'advisories/osv-yaml/pypi/ansible/PYSEC-2020-221.yaml';
+        const pysec = await parseEvidence(pysecPath);
         assert.equal(pysec.advisories[0].withdrawn, '2023-05-30T03:49:00Z');
       });
     });

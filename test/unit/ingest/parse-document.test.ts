@@ -25,12 +25,16 @@ function expectedFormat(path: string): DocumentFormat | 'rejected' {
 
   const isVex = path.startsWith('vex/cyclonedx/') && /(^|\/)vex[^/]*\.json$/.test(path);
 
-  return isVex || path.endsWith('valid-vulnerability-1.6.json') ? 'cyclonedx-vex' : 'cyclonedx-sbom';
+  const isSpecVex = path.endsWith('valid-vulnerability-1.6.json');
+
+  return isVex || isSpecVex ? 'cyclonedx-vex' : 'cyclonedx-sbom';
 }
 
 async function evidencePaths(): Promise<string[]> {
   const paths: string[] = [];
-  for await (const path of collectDocumentPaths([EVIDENCE_DIR])) paths.push(relative(EVIDENCE_DIR, path));
+  for await (const path of collectDocumentPaths([EVIDENCE_DIR])) {
+    paths.push(relative(EVIDENCE_DIR, path));
+  }
 
   return paths;
 }
@@ -45,7 +49,8 @@ describe('ingest', () => {
           const expected = expectedFormat(path);
           const bytes = await readEvidence(path);
           if (expected === 'rejected') {
-            assert.throws(() => parseDocument(bytes, path), { code: 'unrecognized_document' }, path);
+            const rejected = { code: 'unrecognized_document' };
+            assert.throws(() => parseDocument(bytes, path), rejected, path);
             continue;
           }
 

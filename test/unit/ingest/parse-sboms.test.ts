@@ -43,7 +43,8 @@ describe('ingest', () => {
 
     describe('when given the proton-bridge CycloneDX 1.2 BOM', () => {
       it('returns subject, UTC creation time and components in order', async () => {
-        const parsed = await parseEvidence('sboms/cyclonedx/proton-bridge/proton-bridge-v1.8.0.bom.json');
+        const path = 'sboms/cyclonedx/proton-bridge/proton-bridge-v1.8.0.bom.json';
+        const parsed = await parseEvidence(path);
         assert.equal(parsed.format, 'cyclonedx-sbom');
         assert.deepEqual(parsed.vexStatements, []);
         const [sbom] = parsed.sboms;
@@ -78,7 +79,8 @@ describe('ingest', () => {
 
       it('returns the file name when there is no serial number either', () => {
         const bom = { bomFormat: 'CycloneDX', specVersion: '1.4', components: [] };
-        const parsed = parseDocument(utf8(JSON.stringify(bom)), 'file:///tmp/scans/app.cdx.json');
+        const uri = 'file:///tmp/scans/app.cdx.json';
+        const parsed = parseDocument(utf8(JSON.stringify(bom)), uri);
         assert.equal(parsed.sboms[0].subject, 'app.cdx.json');
       });
     });
@@ -86,6 +88,7 @@ describe('ingest', () => {
     describe('when the CycloneDX subject is a container', () => {
       it('returns the image digest, repository and tag from its oci purl', () => {
         const digest = `sha256:${'ab'.repeat(32)}`;
+        const qualifiers = 'repository_url=docker.io/library/alpine&tag=3.19';
         const bom = {
           bomFormat: 'CycloneDX',
           specVersion: '1.5',
@@ -93,7 +96,7 @@ describe('ingest', () => {
             component: {
               type: 'container',
               name: 'alpine',
-              purl: `pkg:oci/alpine@${encodeURIComponent(digest)}?repository_url=docker.io/library/alpine&tag=3.19`,
+              purl: `pkg:oci/alpine@${encodeURIComponent(digest)}?${qualifiers}`,
             },
           },
           components: [{ name: 'musl', version: '1.2.4', purl: 'pkg:apk/alpine/musl@1.2.4' }],

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
+import type { NormalizedVexStatement } from '../../../domain/records.js';
 import { parseDocument } from '../../../ingest/parse-document.js';
 import { parseEvidence, utf8 } from './fixture-files.js';
 
@@ -37,11 +38,12 @@ describe('ingest', () => {
     describe('when an OpenVEX statement names several products', () => {
       it('returns one statement per product with the statement time in UTC', async () => {
         const parsed = await parseEvidence('vex/openvex/demo.vex.json');
+        const utc = '2023-12-05T03:55:19.945015302Z';
         assert.deepEqual(
           parsed.vexStatements.map((s) => [s.product, s.status, s.timestamp]),
           [
-            ['pkg:apk/distro/git@2.39.0-r1?arch=armv7', 'fixed', '2023-12-05T03:55:19.945015302Z'],
-            ['pkg:apk/distro/git@2.39.0-r1?arch=x86_64', 'fixed', '2023-12-05T03:55:19.945015302Z'],
+            ['pkg:apk/distro/git@2.39.0-r1?arch=armv7', 'fixed', utc],
+            ['pkg:apk/distro/git@2.39.0-r1?arch=x86_64', 'fixed', utc],
           ],
         );
       });
@@ -54,6 +56,34 @@ describe('ingest', () => {
           'pkg:oci/trivy?repository_url=public.ecr.aws%2Faquasecurity%2Ftrivy',
           'pkg:oci/trivy?repository_url=ghcr.io%2Faquasecurity%2Ftrivy',
         ]);
+      });
+    });
+
+    describe('when an OpenVEX 0.0.x statement uses plain strings', () => {
+      it('returns one statement per product string', () => {
+        const doc = {
+          '@context': 'https://openvex.dev/ns',
+          author: 'Demo',
+          timestamp: '2023-01-08T18:02:03.647787998-06:00',
+          statements: [
+            {
+              vulnerability: 'CVE-2023-12345',
+              products: ['pkg:apk/wolfi/git@2.39.0-r1?arch=armv7', 'urn:example:product'],
+              subcomponents: ['pkg:apk/wolfi/zlib@1.2.13'],
+              status: 'under_investigation',
+            },
+          ],
+        };
+        const parsed = parseDocument(utf8(JSON.stringify(doc)), 'old.json');
+        assert.deepEqual(parsed.vexStatements[1], {
+          vulnerability: 'CVE-2023-12345',
+          aliases: [],
+          product: 'urn:example:product',
+          subcomponents: ['pkg:apk/wolfi/zlib@1.2.13'],
+          status: 'under_investigation',
+          issuer: 'Demo',
+          timestamp: '2023-01-09T00:02:03.647787998Z',
+        });
       });
     });
 
@@ -97,7 +127,7 @@ describe('ingest', () => {
       it('returns the purl as the product, through product groups too', () => {
         const parsed = parseDocument(utf8(JSON.stringify(csafWithPurl())), 'csaf.json');
         assert.deepEqual(
-          parsed.vexStatements.map((s) => [s.vulnerability, s.product, s.status, s.justification]),
+          parsed.vexStatements.map(summaryOf),
           [
             ['CVE-2099-0001', 'pkg:npm/demo@1.0.0', 'under_investigation', undefined],
             ['CVE-2099-0001', 'CSAFPID-2', 'fixed', undefined],
@@ -114,11 +144,16 @@ describe('ingest', () => {
         assert.equal(parsed.format, 'cyclonedx-vex');
         assert.deepEqual(parsed.sboms, []);
         assert.deepEqual(
-          parsed.vexStatements.map((s) => [s.vulnerability, s.product, s.status, s.justification]),
+          parsed.vexStatements.map(summaryOf),
           [
             ['CVE-2020-25649', 'acme-product', 'not_affected', 'code_not_reachable'],
             ['CVE-2020-35491', 'acme-product', 'affected', undefined],
-            ['CVE-2020-14195', 'acme-product', 'not_affected', 'protected_by_mitigating_control'],
+            [
+              'CVE-2020-14195',
+              'acme-product',
+              'not_affected',
+              'protected_by_mitigating_control',
+            ],
           ],
         );
         assert.equal(parsed.vexStatements[1].actionStatement, 'will_not_fix, update');
@@ -143,9 +178,11 @@ describe('ingest', () => {
             status: 'not_affected',
             justification: 'code_not_reachable',
             impactStatement:
-              'An optional explanation of why the application is not affected by the vulnerable component.',
+              'An optional explanation of why the application is not affected by the ' +
+              'vulnerable component.',
             actionStatement:
-              'Upgrade com.fasterxml.jackson.core:jackson-databind to version 2.6.7.5, 2.8.11.1, 2.9.5 or higher.',
+              'Upgrade com.fasterxml.jackson.core:jackson-databind to version 2.6.7.5, ' +
+              '2.8.11.1, 2.9.5 or higher.',
             timestamp: '2022-02-01T00:00:00.000Z',
           },
         ]);
@@ -190,6 +227,10 @@ describe('ingest', () => {
     });
   });
 });
+
+function summaryOf(statement: NormalizedVexStatement) {
+  return [statement.vulnerability, statement.product, statement.status, statement.justification];
+}
 
 function csafWithPurl() {
   return {

@@ -35,9 +35,13 @@ export async function removeTemporaryDirs(): Promise<void> {
   await Promise.all(dirs.map((dir) => rm(dir, { recursive: true, force: true })));
 }
 
-export async function buildBundle(signer: Signer, jwks?: JWKS): Promise<string> {
+export async function buildBundle(
+  signer: Signer,
+  jwks?: JWKS,
+  extraFiles: Record<string, string> = {},
+): Promise<string> {
   const bundleDir = await temporaryDir('bundle');
-  const dataFiles = await writeFiles(bundleDir, DATA_FILES);
+  const dataFiles = await writeFiles(bundleDir, { ...DATA_FILES, ...extraFiles });
   const provenance = await writeFiles(bundleDir, { [PROVENANCE_PATH]: statementFor(dataFiles) });
   await writeManifest(bundleDir, signer, manifestFor([...dataFiles, ...provenance]));
   const published = jwks ?? { keys: [await signer.publicJwk()] };
@@ -65,7 +69,8 @@ export async function writeManifest(
   const bytes = Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`);
   await writeFile(join(bundleDir, MANIFEST_PATH), bytes);
   await mkdir(join(bundleDir, 'signatures'), { recursive: true });
-  await writeFile(join(bundleDir, SIGNATURE_PATH), await signer.signDetached(bytes));
+  // Like the exporter: the compact JWS plus a line break.
+  await writeFile(join(bundleDir, SIGNATURE_PATH), `${await signer.signDetached(bytes)}\n`);
 }
 
 export function statementFor(files: ManifestFile[]): string {

@@ -135,11 +135,19 @@ describe('verifyBundle', () => {
     it('returns a signature failure', async () => {
       const failures = await failuresAfter(async (dir) => {
         const jws = await readFile(join(dir, SIGNATURE_PATH), 'utf8');
-        const [header, , signature] = jws.split('.');
+        const [header, , signature] = jws.trimEnd().split('.');
         const bytes = base64url.decode(signature);
         bytes[10] ^= 0x01;
         await writeFile(join(dir, SIGNATURE_PATH), `${header}..${base64url.encode(bytes)}`);
       });
+
+      assert.deepEqual(checksAndPaths(failures), [['signature', SIGNATURE_PATH]]);
+    });
+  });
+
+  describe('when the signature file gains a byte after its line break', () => {
+    it('returns a signature failure', async () => {
+      const failures = await failuresAfter((dir) => appendFile(join(dir, SIGNATURE_PATH), ' '));
 
       assert.deepEqual(checksAndPaths(failures), [['signature', SIGNATURE_PATH]]);
     });
@@ -289,6 +297,38 @@ describe('verifyBundle', () => {
         assert.deepEqual(checksAndPaths(failures), [['manifest', path]]);
       });
     }
+  });
+
+  describe('when a manifest entry is malformed or repeated', () => {
+    it('returns a manifest failure for each such entry', async () => {
+      const failures = await failuresAfter((dir, signer) =>
+        editManifest(dir, signer, (manifest) => {
+          manifest.files[0].sha256 = manifest.files[0].sha256.toUpperCase();
+          manifest.files.push({ ...manifest.files[1] });
+        }),
+      );
+
+      assert.deepEqual(checksAndPaths(failures), [
+        ['manifest', 'advisories/normalized.jsonl.zst'],
+        ['manifest', 'vex/normalized.jsonl.zst'],
+      ]);
+      assert.match(failures[1].message, /listed twice/);
+    });
+  });
+
+  describe('when a listed file is larger than the stream buffers', () => {
+    it('returns a hash failure when one byte deep inside it changes', async () => {
+      const { signer } = await freshSigner();
+      const bundleDir = await buildBundle(signer, undefined, {
+        'big/blob.bin': 'x'.repeat(3 * 1024 * 1024 + 7),
+      });
+      assert.equal((await verifyBundle({ bundleDir })).ok, true);
+
+      await flipByte(join(bundleDir, 'big/blob.bin'), 2 * 1024 * 1024);
+
+      const result = await verifyBundle({ bundleDir });
+      assert.deepEqual(checksAndPaths(result.failures), [['hash', 'big/blob.bin']]);
+    });
   });
 
   describe('when provenance subjects differ from the manifest', () => {
