@@ -1,10 +1,19 @@
 import { StellaError } from '../domain/errors.js';
 import type { ProfileKind } from '../domain/profiles.js';
 import type { ExportAdapter } from './export-adapter.js';
+import { jsonPolicyAdapter } from './json/json-policy-adapter.js';
 import { jsonRawAdapter } from './json/json-raw-adapter.js';
+import { mirrorDeltaAdapter } from './mirror/mirror-delta-adapter.js';
+import { mirrorFullAdapter } from './mirror/mirror-full-adapter.js';
+import { trivyDbAdapter, trivyJavaDbAdapter } from './trivy/trivy-db-adapter.js';
 
 const ADAPTERS: Partial<Record<ProfileKind, ExportAdapter>> = {
+  'json:policy': jsonPolicyAdapter,
   'json:raw': jsonRawAdapter,
+  'mirror:delta': mirrorDeltaAdapter,
+  'mirror:full': mirrorFullAdapter,
+  'trivy:db': trivyDbAdapter,
+  'trivy:java-db': trivyJavaDbAdapter,
 };
 
 export function isSupportedKind(kind: ProfileKind): boolean {

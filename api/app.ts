@@ -3,10 +3,16 @@ import express, { type Express } from 'express';
 import type { StellaConfig } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { Database } from '../store/database.js';
+import { accessControl } from './auth/access-control.js';
 import { errorHandler, toDomainError } from './http-errors.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
+import { auditRoutes } from './routes/audit.js';
+import { distributionRoutes } from './routes/distributions.js';
+import { policyRoutes } from './routes/policies.js';
 import { profileRoutes } from './routes/profiles.js';
 import { runRoutes } from './routes/runs.js';
+import { eventRoutes } from './routes/events.js';
+import { scheduleRoutes } from './routes/schedules.js';
 import { StellaError } from '../domain/errors.js';
 
 export interface ApiDependencies {
@@ -24,6 +30,7 @@ export function createApp(deps: ApiDependencies): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false);
+  app.use(accessControl(deps));
   app.use(express.json({ limit: '1mb' }));
   app.use(requestTimer(metrics));
 
@@ -34,7 +41,12 @@ export function createApp(deps: ApiDependencies): Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   app.use(profileRoutes(deps.db));
+  app.use(policyRoutes(deps.db));
   app.use(runRoutes({ ...deps, metrics }));
+  app.use(scheduleRoutes(deps));
+  app.use(eventRoutes(deps));
+  app.use(auditRoutes(deps.db));
+  app.use(distributionRoutes(deps));
 
   app.use((req, _res, next) => {
     next(new StellaError('not_found', `no route for ${req.method} ${req.path}`));

@@ -23,7 +23,7 @@ export const createRunSchema = z.strictObject({
   policyVersion: z.string().max(64).optional(),
   // The export a delta builds on (mirror:delta): a succeeded run of the same tenant.
   baseRunId: z.string().max(128).optional(),
-  trigger: z.enum(['api', 'cli']).default('api'),
+  trigger: z.enum(['api', 'cli', 'schedule', 'event']).default('api'),
 });
 
 export type CreateRunRequest = z.infer<typeof createRunSchema>;

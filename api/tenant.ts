@@ -1,16 +1,18 @@
 import type { Request } from 'express';
 import { StellaError } from '../domain/errors.js';
-import { isValidTenant } from '../platform/ids.js';
+import { principalOf } from './auth/principal.js';
 
-export const TENANT_HEADER = 'x-stella-tenant';
-
-// Until token authentication lands, the tenant is named by a header; every handler reads it
-// through here and passes it to the store, which scopes every query by it.
+// The tenant of a request is the `tenant` claim of its verified token, never a header or
+// a parameter: every handler reads it through here and passes it to the store, which
+// scopes every query by it. A request that reached a handler without a principal is a bug
+// in the route table (a public route reading tenant data), so it is refused.
 export function tenantOf(req: Request): string {
-  const tenant = req.header(TENANT_HEADER) ?? 'default';
-  if (!isValidTenant(tenant)) {
-    throw new StellaError('bad_request', `invalid tenant ${JSON.stringify(tenant)}`);
+  const principal = principalOf(req);
+  if (!principal) {
+    throw new StellaError('unauthenticated', 'this request carries no verified token', {
+      details: { reason: 'missing_token' },
+    });
   }
 
-  return tenant;
+  return principal.tenant;
 }

@@ -4,9 +4,14 @@ import { toDomainError } from '../api/http-errors.js';
 import { loadConfig } from '../platform/config.js';
 import { productVersion } from '../platform/product-version.js';
 import { registerDemoCommand } from '../demo/demo-command.js';
+import { registerAuthCommand } from './commands/auth-command.js';
+import { registerDistributeCommand } from './commands/distribute-command.js';
 import { registerExportCommands } from './commands/export-commands.js';
 import { registerIngestCommand } from './commands/ingest-command.js';
+import { registerMirrorCommand } from './commands/mirror-command.js';
+import { registerPolicyCommand } from './commands/policy-command.js';
 import { registerProcessCommands } from './commands/process-commands.js';
+import { registerScheduleCommand } from './commands/schedule-command.js';
 
 // Exit codes: 0 ok, 2 bad arguments, 4 not found, 5 denied, 6 integrity failed, 8 export error.
 const program = new Command('stella')
@@ -21,7 +26,12 @@ const program = new Command('stella')
 registerProcessCommands(program);
 registerIngestCommand(program);
 registerExportCommands(program);
+registerMirrorCommand(program);
+registerPolicyCommand(program);
+registerDistributeCommand(program);
+registerScheduleCommand(program);
 registerDemoCommand(program);
+registerAuthCommand(program);
 program.commands.forEach(applyExitOverride);
 
 try {

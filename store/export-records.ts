@@ -1,4 +1,4 @@
-import type { NormalizedAdvisory } from '../domain/records.js';
+import type { NormalizedAdvisory, SbomComponent } from '../domain/records.js';
 import type { Database } from './database.js';
 import type { InputKind } from './export-plan.js';
 import { join, sql, type Sql } from './sql-dialect.js';
@@ -56,6 +56,48 @@ export class RunRecordSource {
         ORDER BY i."ordinal" LIMIT 50`,
       (row) => ({ subject: row.subject, format: row.format, documentSha256: row.sha256, bytes: row.bytes }),
     );
+  }
+
+  // Every component of the planned SBOMs, in plan order then document order.
+  async *sbomComponents(): AsyncGenerator<SbomComponent> {
+    type Row = { ordinal: number; purl: string | null; name: string; version: string | null; type: string | null; hashes: string };
+    for await (const sbomId of this.plannedSbomIds()) {
+      const rows = await this.db.$queryRaw<Row[]>(sql`
+        SELECT c."ordinal" AS "ordinal", c."purl" AS "purl", c."name" AS "name",
+          c."version" AS "version", c."type" AS "type", c."hashes" AS "hashes"
+        FROM "sbom_components" c
+        WHERE c."tenant" = ${this.tenant} AND c."sbomId" = ${sbomId}
+        ORDER BY c."ordinal"`);
+      for (const row of rows) {
+        yield {
+          purl: row.purl ?? undefined,
+          name: row.name,
+          version: row.version ?? undefined,
+          type: row.type ?? undefined,
+          hashes: JSON.parse(row.hashes) as SbomComponent['hashes'],
+        };
+      }
+    }
+  }
+
+  // The newest `modified` time among the planned advisories: a clock value derived from the
+  // evidence, so that formats that need a date stay reproducible.
+  async latestAdvisoryModified(): Promise<Date | null> {
+    const [row] = await this.db.$queryRaw<{ latest: string | Date | null }[]>(sql`
+      SELECT MAX(a."modified") AS "latest"
+      FROM "export_inputs" i JOIN "advisories" a ON a."id" = i."recordId" AND a."tenant" = i."tenant"
+      WHERE i."tenant" = ${this.tenant} AND i."runId" = ${this.runId} AND i."kind" = 'advisory'`);
+
+    return row?.latest ? new Date(row.latest) : null;
+  }
+
+  private async *plannedSbomIds(): AsyncGenerator<string> {
+    const rows = await this.db.exportInput.findMany({
+      where: { tenant: this.tenant, runId: this.runId, kind: 'sbom' },
+      orderBy: { ordinal: 'asc' },
+      select: { recordId: true },
+    });
+    yield* rows.map((row) => row.recordId);
   }
 
   // The raw documents behind the planned records (of some kinds, or all), by hash.

@@ -1,7 +1,11 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel } from '@temporalio/worker';
+import { createDistributionActivities } from '../activities/distribution-activities.js';
 import { createExportRunActivities } from '../activities/export-run-activities.js';
+import { createRetentionActivities } from '../activities/retention-activities.js';
+import { createRunSlotActivities, loadRunLimits } from '../activities/run-slot-activities.js';
+import { createTriggerActivities } from '../activities/trigger-activities.js';
 import type { StellaConfig } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { loadLocalSigner } from '../signing/local-key-signer.js';
@@ -24,7 +28,13 @@ export async function startWorker(config: StellaConfig, logger: Logger): Promise
     namespace: config.temporalNamespace,
     taskQueue: config.taskQueue,
     workflowsPath: workflowsModulePath(),
-    activities: createExportRunActivities({ db, config, signer: signerOnce(config), logger }),
+    activities: {
+      ...createExportRunActivities({ db, config, signer: signerOnce(config), logger }),
+      ...createDistributionActivities({ db, config, logger }),
+      ...createRunSlotActivities({ db, limits: loadRunLimits() }),
+      ...createTriggerActivities({ db, config, logger }),
+      ...createRetentionActivities({ db, config }),
+    },
     // Sized for a two-core machine: writes are I/O- and zstd-bound, a few at a time.
     maxConcurrentActivityTaskExecutions: 4,
     maxConcurrentWorkflowTaskExecutions: 20,

@@ -1,4 +1,5 @@
 import {
+  ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
@@ -8,6 +9,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { ExportRunActivities } from '../activities/export-run-activities.js';
+import type { RunSlotActivities } from '../activities/run-slot-activities.js';
 import {
   progressQuery,
   type ExportRunInput,
@@ -15,7 +17,9 @@ import {
   type ExportRunResult,
 } from './export-run-definitions.js';
 
-// Failures that retrying cannot fix: the activity raised them on purpose.
+// Failures that retrying cannot fix: the activity raised them on purpose. A full disk does
+// not empty itself within a retry window: the run fails at once, abandonRun frees its
+// staging space, and the operator re-runs once space is freed (docs/operations/).
 const NON_RETRYABLE = [
   'bad_request',
   'not_found',
@@ -23,15 +27,34 @@ const NON_RETRYABLE = [
   'unsupported_profile',
   'integrity_failed',
   'denied',
+  'storage_full',
 ];
+
+// A phase activity that is asked to stop is waited for until it has stopped (it notices at
+// its next heartbeat), so abandonRun never cleans up beside an activity still writing.
+const UNTIL_STOPPED = ActivityCancellationType.WAIT_CANCELLATION_COMPLETED;
 
 const bookkeeping = proxyActivities<ExportRunActivities>({
   startToCloseTimeout: '1 minute',
   retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 10 },
 });
 
+// The queue: a run whose tenant or profile is at its limit fails to claim a slot with a
+// retryable error, and retries with backoff, without limit, until a slot frees up or the run
+// is cancelled. Retries add no history events, so a long wait costs nothing.
+const queueing = proxyActivities<RunSlotActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: { initialInterval: '1 second', backoffCoefficient: 1.5, maximumInterval: '5 seconds' },
+});
+
+// A heartbeat timeout on planning and signing lets a dead worker be noticed in seconds, not
+// at the start-to-close timeout. Known gap: planRun and signBundle do not heartbeat yet (the
+// keepAlive change to export-run-activities.ts is proposed), so an attempt longer than the
+// timeout, or one blocking SQLite statement that long, fails and is retried.
 const planning = proxyActivities<ExportRunActivities>({
   startToCloseTimeout: '30 minutes',
+  heartbeatTimeout: '30 seconds',
+  cancellationType: UNTIL_STOPPED,
   retry: { initialInterval: '1 second', maximumAttempts: 5, nonRetryableErrorTypes: NON_RETRYABLE },
 });
 
@@ -40,6 +63,7 @@ const planning = proxyActivities<ExportRunActivities>({
 const streaming = proxyActivities<ExportRunActivities>({
   startToCloseTimeout: '4 hours',
   heartbeatTimeout: '20 seconds',
+  cancellationType: UNTIL_STOPPED,
   retry: {
     initialInterval: '1 second',
     maximumInterval: '1 minute',
@@ -69,6 +93,7 @@ async function runPhases(
     await bookkeeping.recordRunState({ ...input, state: phase });
   };
 
+  await queueing.acquireRunSlot(input);
   await enter('planning');
   const counts = await planning.planRun(input);
   progress.counts = counts;

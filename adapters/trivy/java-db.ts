@@ -171,7 +171,8 @@ function copySorted(db: Database.Database): void {
     'INSERT OR IGNORE INTO indices(artifact_id, version, sha1, archive_type) ' +
       'SELECT a.id, s.version, s.sha1, s.archive_type FROM staging.staged s ' +
       'JOIN artifacts a ON a.group_id = s.group_id AND a.artifact_id = s.artifact_id ' +
-      'ORDER BY s.plain, s.group_id, s.artifact_id, s.version, s.classifier, s.archive_type, s.sha1',
+      'ORDER BY s.plain, s.group_id, s.artifact_id, s.version, s.classifier, ' +
+      's.archive_type, s.sha1',
   );
 }
 

@@ -125,7 +125,7 @@ describe('json:raw export', { timeout: 300_000 }, () => {
     it('answers 400 bad_request through the API', async () => {
       const response = await fetch(`${stack.api.url}/export/runs`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${await stack.token()}` },
         body: JSON.stringify({ profileId: 'prof_json_raw', filters: { since: 'yesterday' } }),
       });
 
@@ -145,7 +145,9 @@ describe('json:raw export', { timeout: 300_000 }, () => {
 
   describe('an unknown run', () => {
     it('answers 404 not_found through the API', async () => {
-      const response = await fetch(`${stack.api.url}/export/runs/run_default_nosuchrun`);
+      const response = await fetch(`${stack.api.url}/export/runs/run_default_nosuchrun`, {
+        headers: { authorization: `Bearer ${await stack.token()}` },
+      });
 
       assert.equal(response.status, 404);
       assert.equal(((await response.json()) as { error_class: string }).error_class, 'not_found');

@@ -2,6 +2,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { localKeyDir } from '../../api/auth/auth-config.js';
+import { ensureLocalIssuerKey, mintLocalToken } from '../../api/auth/local-issuer.js';
+import type { Role } from '../../api/auth/roles.js';
 import { ApiClient } from '../../cli/api-client.js';
 import { removeQuietly } from '../../bundle/files.js';
 import { loadConfig, type StellaConfig } from '../../platform/config.js';
@@ -21,6 +24,7 @@ export interface ExportStack {
   api: RunningApi;
   workers: ChildProcess[];
   client(tenant?: string): ApiClient;
+  token(tenant?: string, roles?: Role[]): Promise<string>;
   startWorker(): Promise<ChildProcess>;
   stop(): Promise<void>;
 }
@@ -55,7 +59,8 @@ export async function startExportStack(options: { workers?: number } = {}): Prom
     temporalClient,
     api,
     workers,
-    client: (tenant = 'default') => new ApiClient({ baseUrl: api.url, tenant }),
+    client: (tenant = 'default') => new ApiClient({ baseUrl: api.url, tenant, dataDir }),
+    token: (tenant = 'default', roles = ['Export.Admin']) => localToken(dataDir, tenant, roles),
     startWorker: async () => {
       const worker = await spawnWorker(config);
       workers.push(worker);
@@ -76,6 +81,13 @@ export async function startExportStack(options: { workers?: number } = {}): Prom
   }
 
   return stack;
+}
+
+// A bearer token from the stack's local issuer, for tests that call the API with fetch.
+export async function localToken(dataDir: string, tenant: string, roles: Role[]): Promise<string> {
+  const key = ensureLocalIssuerKey(localKeyDir(dataDir));
+
+  return mintLocalToken(key, { tenant, roles, subject: 'integration-test', ttlSeconds: 600 });
 }
 
 export function stellaEnv(config: StellaConfig): NodeJS.ProcessEnv {

@@ -52,8 +52,8 @@ describe('buildTrivyJavaDb', () => {
       const tables = db.prepare('SELECT name FROM sqlite_master ORDER BY name').all();
       const rows = db
         .prepare(
-          'SELECT a.id, a.group_id, a.artifact_id, i.version, hex(i.sha1) AS sha1, i.archive_type ' +
-            'FROM indices i JOIN artifacts a ON a.id = i.artifact_id ORDER BY a.id',
+          'SELECT a.id, a.group_id, a.artifact_id, i.version, hex(i.sha1) AS sha1, ' +
+            'i.archive_type FROM indices i JOIN artifacts a ON a.id = i.artifact_id ORDER BY a.id',
         )
         .all();
 

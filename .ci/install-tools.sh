@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the real peers the tests run against: Debian packages, and Go programs built from
+# the Go module proxy into .tools/ (git-ignored; skipped when already built). Nothing here
+# downloads a prebuilt binary from anywhere but the package registries.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export GOFLAGS="${GOFLAGS:--buildvcs=false}"
+
+log() { printf '[install-tools] %s\n' "$*" >&2; }
+
+apt_packages=(zstd postgresql)
+missing=()
+for package in "${apt_packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if ((${#missing[@]})); then
+  log "apt-get install ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# go_tool NAME VERSION MODULE [ENV...]: builds MODULE@VERSION into .tools/NAME/VERSION/.
+go_tool() {
+  local name=$1 version=$2 module=$3
+  shift 3
+  local dir=".tools/$name/$version"
+  if [[ -x "$dir/$name" ]]; then
+    return
+  fi
+  log "go install $module@$version (first build takes minutes)"
+  mkdir -p "$dir"
+  env GOBIN="$PWD/$dir" "$@" go install "$module@$version"
+}
+
+# The Temporal CLI (dev server). v1.5.1 is the newest release `go install` accepts.
+go_tool temporal v1.5.1 github.com/temporalio/cli/cmd/temporal
+mkdir -p .tools/bin
+ln -sf "../temporal/v1.5.1/temporal" .tools/bin/temporal
+
+# oras: an independent OCI tool that checks the mirror's OCI image layouts (mirror-oci test).
+go_tool oras v1.2.3 oras.land/oras/cmd/oras

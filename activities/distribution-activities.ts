@@ -1,0 +1,227 @@
+import { Context } from '@temporalio/activity';
+import { StellaError } from '../domain/errors.js';
+import { ociArtifactFor, objectsFor, type PublishedBundle } from '../distribution/bundle-payloads.js';
+import {
+  isOciAuth,
+  isS3Auth,
+  type DistributeRunInput,
+  type DistributionAuth,
+  type DistributionOutcome,
+  type DistributionState,
+} from '../distribution/distribution-request.js';
+import { createS3Client, parseS3Target, s3ConnectionFromEnv } from '../distribution/objstore/s3-target.js';
+import { uploadObjects } from '../distribution/objstore/upload-objects.js';
+import type { OciMediaOverrides } from '../distribution/oci/artifact.js';
+import { pushArtifact } from '../distribution/oci/push-artifact.js';
+import { parseOciReference } from '../distribution/oci/reference.js';
+import type { RegistryCredentials } from '../distribution/oci/registry-auth.js';
+import { DEFAULT_RETRY, isTransient, type RetryOptions } from '../distribution/retry.js';
+import { openCredentials } from '../distribution/sealed-credentials.js';
+import type { Logger } from '../platform/logger.js';
+import type { StellaConfig } from '../platform/config.js';
+import type { Database } from '../store/database.js';
+import { getProfile, getRun } from '../store/export-store.js';
+import { bundlePaths } from './bundle-paths.js';
+import { asActivityFailure } from './failures.js';
+
+export interface DistributionDependencies {
+  db: Database;
+  config: StellaConfig;
+  logger: Logger;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface RecordDistributionInput {
+  tenant: string;
+  distributionId: string;
+  state: DistributionState;
+  errorClass?: string;
+  errorMessage?: string;
+}
+
+// Pushes a published bundle to a registry or a bucket and records the outcome in its
+// export_distributions row. The export run itself is only read, never changed. Credentials
+// come sealed with the request or from this process's environment and are never written.
+export function createDistributionActivities(deps: DistributionDependencies) {
+  const { db, config } = deps;
+  const env = deps.env ?? process.env;
+
+  async function recordDistribution(input: RecordDistributionInput): Promise<void> {
+    await db.exportDistribution.updateMany({
+      where: { tenant: input.tenant, id: input.distributionId },
+      data: {
+        state: input.state,
+        errorClass: input.errorClass ?? null,
+        errorMessage: input.errorMessage?.slice(0, 2000) ?? null,
+        updatedAt: new Date(),
+      },
+    });
+  }
+
+  async function distributeBundle(input: DistributeRunInput): Promise<DistributionOutcome> {
+    const log = deps.logger.child({ tenant: input.tenant, runId: input.runId, distribution: input.distributionId });
+    try {
+      const bundle = await publishedBundle(input);
+      const auth = await requestAuth(input);
+      log.info({ type: input.type, target: input.target }, 'Distributing bundle');
+      const metadata = input.type === 'oci'
+        ? await pushToRegistry(input, bundle, auth)
+        : await uploadToBucket(input, bundle, auth);
+      await recordSuccess(input, metadata);
+      log.info({ type: input.type, target: input.target }, 'Bundle distributed');
+
+      return { distributionId: input.distributionId, metadata };
+    } catch (err) {
+      throw asActivityFailure(asDistributionError(err), log);
+    }
+  }
+
+  async function publishedBundle(input: DistributeRunInput): Promise<PublishedBundle> {
+    const run = await getRun(db, input.tenant, input.runId);
+    if (run.state !== 'succeeded' || !run.artifactSha256 || !run.manifestSha256) {
+      throw new StellaError('bad_request', `run ${run.id} has no published bundle (state ${run.state})`);
+    }
+    const paths = bundlePaths(config, { tenant: input.tenant, runId: input.runId });
+
+    return {
+      runId: run.id,
+      profileKind: run.profileKind,
+      bundleDir: paths.final,
+      archive: { file: paths.archive, sha256: run.artifactSha256, size: Number(run.sizeBytes ?? 0) },
+      manifestSha256: run.manifestSha256,
+      finishedAt: run.finishedAt ?? run.createdAt,
+    };
+  }
+
+  async function requestAuth(input: DistributeRunInput): Promise<DistributionAuth | undefined> {
+    if (!input.sealedAuth) {
+      return undefined;
+    }
+
+    return openCredentials<DistributionAuth>({ keysDir: config.keysDir, env }, input.distributionId, input.sealedAuth);
+  }
+
+  async function pushToRegistry(input: DistributeRunInput, bundle: PublishedBundle, auth?: DistributionAuth) {
+    const reference = parseOciReference(input.target);
+    const artifact = await ociArtifactFor(bundle, { media: await profileMedia(input) });
+    const result = await pushArtifact({
+      reference,
+      artifact,
+      credentials: isOciAuth(auth) ? auth : ociCredentialsFromEnv(env),
+      mountFrom: await siblingRepositories(input, reference.registry),
+      plainHttpHosts: listFromEnv(env.STELLA_OCI_PLAIN_HTTP),
+      retry: heartbeatingRetry(),
+      onProgress: heartbeater(),
+    });
+
+    return { registry: reference.registry, repository: reference.repository, ...result };
+  }
+
+  async function uploadToBucket(input: DistributeRunInput, bundle: PublishedBundle, auth?: DistributionAuth) {
+    const target = parseS3Target(input.target);
+    const connection = s3ConnectionFromEnv(env);
+    const client = createS3Client({ ...connection, credentials: isS3Auth(auth) ? auth : connection.credentials });
+    try {
+      const { objects, marker } = await objectsFor(bundle);
+      const result = await uploadObjects({
+        client,
+        target,
+        objects,
+        marker,
+        multipartThreshold: numberFromEnv(env.STELLA_S3_MULTIPART_THRESHOLD),
+        partSize: numberFromEnv(env.STELLA_S3_PART_SIZE),
+        retry: heartbeatingRetry(),
+        onProgress: heartbeater(),
+      });
+
+      return { bucket: target.bucket, prefix: target.prefix, ...result };
+    } finally {
+      client.destroy();
+    }
+  }
+
+  // A profile may set its own media types and annotations under config.distribution.oci.
+  async function profileMedia(input: DistributeRunInput): Promise<OciMediaOverrides | undefined> {
+    const run = await getRun(db, input.tenant, input.runId);
+    const profile = await getProfile(db, input.tenant, run.profileId).catch(() => undefined);
+    const distribution = profile?.config.distribution as { oci?: OciMediaOverrides } | undefined;
+
+    return distribution?.oci;
+  }
+
+  // Repositories of the same registry that earlier distributions of this tenant pushed to:
+  // candidates for a cross-repository mount instead of a second upload.
+  async function siblingRepositories(input: DistributeRunInput, registry: string): Promise<string[]> {
+    const rows = await db.exportDistribution.findMany({
+      where: { tenant: input.tenant, type: 'oci', state: 'succeeded', target: { startsWith: `${registry}/` } },
+      orderBy: { updatedAt: 'desc' },
+      take: 5,
+    });
+
+    return [...new Set(rows.map((row) => parseOciReference(row.target).repository))];
+  }
+
+  async function recordSuccess(input: DistributeRunInput, metadata: Record<string, unknown>) {
+    await db.exportDistribution.updateMany({
+      where: { tenant: input.tenant, id: input.distributionId },
+      data: {
+        state: 'succeeded',
+        metadata: JSON.stringify(metadata),
+        errorClass: null,
+        errorMessage: null,
+        updatedAt: new Date(),
+      },
+    });
+  }
+
+  return { recordDistribution, distributeBundle };
+}
+
+export type DistributionActivities = ReturnType<typeof createDistributionActivities>;
+
+function ociCredentialsFromEnv(env: NodeJS.ProcessEnv): RegistryCredentials | undefined {
+  if (env.STELLA_OCI_TOKEN) {
+    return { token: env.STELLA_OCI_TOKEN };
+  }
+  if (env.STELLA_OCI_USERNAME && env.STELLA_OCI_PASSWORD) {
+    return { username: env.STELLA_OCI_USERNAME, password: env.STELLA_OCI_PASSWORD };
+  }
+
+  return undefined;
+}
+
+// Every wait between attempts and every finished chunk is a heartbeat, so a slow but live
+// push is never mistaken for a dead worker, and a cancelled one stops at the next chunk.
+function heartbeatingRetry(): RetryOptions {
+  return { ...DEFAULT_RETRY, onRetry: (_err, attempt) => beat({ retrying: attempt }) };
+}
+
+function heartbeater() {
+  return (progress: object) => beat(progress);
+}
+
+function beat(details: object) {
+  const context = Context.current();
+  context.heartbeat(details);
+  if (context.cancellationSignal.aborted) {
+    throw new StellaError('cancelled', 'distribution cancelled');
+  }
+}
+
+// Retries inside the engines are spent by now: what is still transient becomes
+// `unavailable`, which the workflow's own retry policy takes over.
+function asDistributionError(err: unknown): unknown {
+  if (err instanceof StellaError || !isTransient(err)) {
+    return err;
+  }
+
+  return new StellaError('unavailable', (err as Error).message, { cause: err });
+}
+
+function listFromEnv(value: string | undefined): string[] {
+  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+}
+
+function numberFromEnv(value: string | undefined): number | undefined {
+  return value ? Number(value) : undefined;
+}

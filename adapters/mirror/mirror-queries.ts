@@ -1,0 +1,224 @@
+import { StellaError } from '../../domain/errors.js';
+import type { Database } from '../../store/database.js';
+import type { RunRecordSource } from '../../store/export-records.js';
+import { byteOrder, dialectOf, join, sql, type Sql } from '../../store/sql-dialect.js';
+import { VEX_KEY_SEPARATOR, type MirrorKind } from './mirror-layout.js';
+
+// The reads a mirror needs beyond RunRecordSource: records with their slot keys and stored
+// hashes, raw bytes of every kind, and the difference between two runs' plans computed
+// inside the database, so that a delta's cost follows the change set and not the base.
+//
+// Known shortcoming: these queries belong in store/ (the only code meant to talk to the
+// database), and RunRecordSource keeps its database handle private. Until store/ offers
+// them, `mirrorQueriesFor` reads the fields the record source was built with.
+
+const PAGE_SIZE = 5_000;
+const RAW_PAGE_SIZE = 50;
+const KEYS_PER_QUERY = 500;
+
+export interface PlannedRecord {
+  ordinal: number;
+  key: string; // the slot: advisory id, vulnerability × product, or SBOM subject
+  source: string; // advisories: the feed; others: ''
+  modified: string | null; // advisories: the record's modified time
+  canonical: string;
+  sha256: string;
+  documentSha256: string;
+}
+
+export interface RawDocumentBytes {
+  sha256: string;
+  mediaType: string;
+  format: string;
+  bytes: Uint8Array;
+}
+
+export interface RunDescription {
+  profileId: string;
+  profileKind: string;
+  filters: Record<string, unknown>;
+}
+
+export interface PlanDocument {
+  sha256: string;
+  kind: MirrorKind;
+}
+
+const INPUT_KIND: Record<MirrorKind, string> = { advisories: 'advisory', vex: 'vex', sboms: 'sbom' };
+const KIND_BY_RANK: MirrorKind[] = ['advisories', 'vex', 'sboms'];
+
+export class MirrorQueries {
+  constructor(
+    private readonly db: Database,
+    private readonly tenant: string,
+  ) {}
+
+  async describeRun(runId: string): Promise<RunDescription> {
+    const run = await this.db.exportRun.findFirst({ where: { tenant: this.tenant, id: runId } });
+    if (!run) {
+      throw new StellaError('not_found', `run ${runId} does not exist`);
+    }
+
+    return {
+      profileId: run.profileId,
+      profileKind: run.profileKind,
+      filters: JSON.parse(run.filters) as Record<string, unknown>,
+    };
+  }
+
+  async hasPlan(runId: string): Promise<boolean> {
+    const planned = await this.db.exportInput.findFirst({
+      where: { tenant: this.tenant, runId },
+      select: { ordinal: true },
+    });
+
+    return planned !== null;
+  }
+
+  // Every planned record of one kind, in plan order (so records of one slot are adjacent).
+  async *planRecords(runId: string, kind: MirrorKind): AsyncGenerator<PlannedRecord> {
+    let after = -1;
+    for (;;) {
+      const rows = await this.db.$queryRaw<PlannedRecord[]>(
+        this.recordQuery(runId, kind, sql`i."ordinal" > ${after}`, sql`LIMIT ${PAGE_SIZE}`),
+      );
+      if (rows.length === 0) {
+        return;
+      }
+      yield* rows.map(normalizeRow);
+      after = Number(rows[rows.length - 1].ordinal);
+    }
+  }
+
+  // The planned records of the given slots, in plan order.
+  async slotRecords(runId: string, kind: MirrorKind, keys: string[]): Promise<PlannedRecord[]> {
+    const found: PlannedRecord[] = [];
+    for (const chunk of chunks(keys, KEYS_PER_QUERY)) {
+      const inKeys = sql`${slotKeyColumn(kind)} IN (${join(chunk)})`;
+      const rows = await this.db.$queryRaw<PlannedRecord[]>(this.recordQuery(runId, kind, inKeys));
+      found.push(...rows.map(normalizeRow));
+    }
+
+    return found.sort((a, b) => a.ordinal - b.ordinal);
+  }
+
+  // Slots with at least one record in one plan and not the other. Store rows never change
+  // once written (new evidence is a new row), so comparing row ids compares hashes.
+  async changedSlotKeys(runId: string, baseRunId: string, kind: MirrorKind): Promise<string[]> {
+    const inputKind = INPUT_KIND[kind];
+    const plan = (id: string) => sql`SELECT "recordId" FROM "export_inputs"
+      WHERE "tenant" = ${this.tenant} AND "runId" = ${id} AND "kind" = ${inputKind}`;
+    const { table, alias } = recordTable(kind);
+    const c = byteOrder(dialectOf(this.db));
+    const rows = await this.db.$queryRaw<{ key: string }[]>(sql`
+      SELECT DISTINCT ${slotKeyColumn(kind)} AS "key" FROM ${table} ${alias}
+      WHERE ${alias}."tenant" = ${this.tenant} AND ${alias}."id" IN (
+        SELECT * FROM (${plan(runId)} EXCEPT ${plan(baseRunId)}) AS added
+        UNION ALL
+        SELECT * FROM (${plan(baseRunId)} EXCEPT ${plan(runId)}) AS removed)
+      ORDER BY "key"${c}`);
+
+    return rows.map((row) => row.key);
+  }
+
+  async countDocuments(runId: string): Promise<number> {
+    const [row] = await this.db.$queryRaw<{ documents: number | bigint }[]>(sql`
+      SELECT COUNT(DISTINCT "documentSha256") AS "documents" FROM "export_inputs"
+      WHERE "tenant" = ${this.tenant} AND "runId" = ${runId}`);
+
+    return Number(row?.documents ?? 0);
+  }
+
+  // The raw documents behind a run's plan, each with the first kind (advisories, vex, sboms)
+  // that uses it. With `otherRunId`: only those that plan does not use.
+  async planDocuments(runId: string, otherRunId?: string): Promise<PlanDocument[]> {
+    const documents = (id: string) => sql`SELECT "documentSha256" FROM "export_inputs"
+      WHERE "tenant" = ${this.tenant} AND "runId" = ${id}`;
+    const only = otherRunId
+      ? sql`AND "documentSha256" IN (SELECT * FROM (${documents(runId)} EXCEPT ${documents(otherRunId)}) AS d)`
+      : sql``;
+    const rows = await this.db.$queryRaw<{ sha256: string; rank: number | bigint }[]>(sql`
+      SELECT "documentSha256" AS "sha256",
+        MIN(CASE "kind" WHEN 'advisory' THEN 0 WHEN 'vex' THEN 1 ELSE 2 END) AS "rank"
+      FROM "export_inputs"
+      WHERE "tenant" = ${this.tenant} AND "runId" = ${runId} ${only}
+      GROUP BY "documentSha256" ORDER BY "documentSha256"`);
+
+    return rows.map((row) => ({ sha256: row.sha256, kind: KIND_BY_RANK[Number(row.rank)] }));
+  }
+
+  // Raw bytes of the given documents, a page at a time, in hash order.
+  async *rawDocuments(hashes: string[]): AsyncGenerator<RawDocumentBytes> {
+    const sorted = [...hashes].sort();
+    for (const chunk of chunks(sorted, RAW_PAGE_SIZE)) {
+      yield* await this.db.$queryRaw<RawDocumentBytes[]>(sql`
+        SELECT "sha256", "mediaType", "format", "bytes" FROM "raw_documents"
+        WHERE "tenant" = ${this.tenant} AND "sha256" IN (${join(chunk)})
+        ORDER BY "sha256"`);
+    }
+  }
+
+  private recordQuery(runId: string, kind: MirrorKind, where: Sql, limit: Sql = sql``): Sql {
+    const { table, alias } = recordTable(kind);
+    const extra = kind === 'advisories'
+      ? sql`r."source" AS "source", r."modified" AS "modified"`
+      : sql`'' AS "source", NULL AS "modified"`;
+
+    return sql`
+      SELECT i."ordinal" AS "ordinal", ${slotKeyColumn(kind)} AS "key", ${extra},
+        r."canonical" AS "canonical", r."sha256" AS "sha256",
+        i."documentSha256" AS "documentSha256"
+      FROM "export_inputs" i
+        JOIN ${table} ${alias} ON ${alias}."id" = i."recordId" AND ${alias}."tenant" = i."tenant"
+      WHERE i."tenant" = ${this.tenant} AND i."runId" = ${runId}
+        AND i."kind" = ${INPUT_KIND[kind]} AND ${where}
+      ORDER BY i."ordinal" ${limit}`;
+  }
+}
+
+// Reaches the database and tenant a RunRecordSource was built with (see the note above).
+export function mirrorQueriesFor(source: RunRecordSource): { queries: MirrorQueries; runId: string } {
+  const parts = source as unknown as { db?: Database; tenant?: string; runId?: string };
+  if (!parts.db || !parts.tenant || !parts.runId) {
+    throw new StellaError('internal', 'the record source does not expose its store');
+  }
+
+  return { queries: new MirrorQueries(parts.db, parts.tenant), runId: parts.runId };
+}
+
+function recordTable(kind: MirrorKind): { table: Sql; alias: Sql } {
+  const table = { advisories: sql`"advisories"`, vex: sql`"vex_statements"`, sboms: sql`"sboms"` };
+
+  return { table: table[kind], alias: sql`r` };
+}
+
+function slotKeyColumn(kind: MirrorKind): Sql {
+  if (kind === 'advisories') {
+    return sql`r."advisoryId"`;
+  }
+  if (kind === 'vex') {
+    return sql`(r."vulnerability" || ${VEX_KEY_SEPARATOR} || r."product")`;
+  }
+
+  return sql`r."subject"`;
+}
+
+function normalizeRow(row: PlannedRecord): PlannedRecord {
+  const modified = row.modified as unknown;
+  const time = modified instanceof Date ? modified.getTime() : modified ? Date.parse(String(modified)) : NaN;
+
+  return {
+    ...row,
+    ordinal: Number(row.ordinal),
+    modified: Number.isNaN(time) ? null : new Date(time).toISOString(),
+  };
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let at = 0; at < items.length; at += size) {
+    out.push(items.slice(at, at + size));
+  }
+
+  return out;
+}

@@ -1,0 +1,150 @@
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { Router } from 'express';
+import { StellaError } from '../../domain/errors.js';
+import {
+  DISTRIBUTE_RUN_WORKFLOW,
+  distributeRequestSchema,
+  distributionId,
+  distributionWorkflowId,
+  normalizeTarget,
+  type DistributeRequest,
+  type DistributeRunInput,
+} from '../../distribution/distribution-request.js';
+import { sealCredentials } from '../../distribution/sealed-credentials.js';
+import type { StellaConfig } from '../../platform/config.js';
+import type { Database } from '../../store/database.js';
+import { getRun, type RunRow } from '../../store/export-store.js';
+import { tenantOf } from '../tenant.js';
+
+export interface DistributionRouteDependencies {
+  db: Database;
+  temporal: Client;
+  config: StellaConfig;
+}
+
+type DistributionRow = Awaited<ReturnType<Database['exportDistribution']['findFirstOrThrow']>>;
+
+export interface DistributionView {
+  id: string;
+  runId: string;
+  type: string;
+  target: string;
+  state: string;
+  metadata: Record<string, unknown>;
+  errorClass: string | null;
+  errorMessage: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+// POST starts (or joins) the distribution workflow of one (run, type, target) and answers
+// 202 with its row; a target already distributed answers 200 and starts nothing.
+export function distributionRoutes(deps: DistributionRouteDependencies): Router {
+  const router = Router();
+
+  router.post('/export/runs/:id/distribute', async (req, res) => {
+    const request = distributeRequestSchema.parse(req.body ?? {});
+    const run = await getRun(deps.db, tenantOf(req), req.params.id);
+    if (run.state !== 'succeeded') {
+      throw new StellaError('conflict', `run ${run.id} has no bundle to distribute (state ${run.state})`);
+    }
+
+    const target = normalizeTarget(request.type, request.target);
+    const row = await ensureRow(deps.db, run, request.type, target);
+    if (row.state === 'succeeded') {
+      res.status(200).json(distributionView(row));
+
+      return;
+    }
+    await startDistribution(deps, run, row, request);
+    res.status(202).json(distributionView(await reload(deps.db, row)));
+  });
+
+  router.get('/export/runs/:id/distributions', async (req, res) => {
+    const run = await getRun(deps.db, tenantOf(req), req.params.id);
+    const rows = await deps.db.exportDistribution.findMany({
+      where: { tenant: run.tenant, runId: run.id },
+      orderBy: { createdAt: 'asc' },
+    });
+    res.json({ distributions: rows.map(distributionView) });
+  });
+
+  return router;
+}
+
+async function ensureRow(db: Database, run: RunRow, type: DistributeRequest['type'], target: string) {
+  const now = new Date();
+
+  return db.exportDistribution.upsert({
+    where: { runId_type_target: { runId: run.id, type, target } },
+    update: {},
+    create: {
+      id: distributionId(run.id, type, target),
+      tenant: run.tenant,
+      runId: run.id,
+      type,
+      target,
+      state: 'pending',
+      metadata: '{}',
+      createdAt: now,
+      updatedAt: now,
+    },
+  });
+}
+
+async function startDistribution(
+  deps: DistributionRouteDependencies,
+  run: RunRow,
+  row: DistributionRow,
+  request: DistributeRequest,
+) {
+  const input: DistributeRunInput = {
+    tenant: run.tenant,
+    runId: run.id,
+    distributionId: row.id,
+    type: request.type,
+    target: row.target,
+    sealedAuth: request.auth ? await sealCredentials({ keysDir: deps.config.keysDir }, row.id, request.auth) : undefined,
+  };
+  // A failed distribution is started again: its row goes back to pending first, so that a
+  // client polling it never reads the old failure as the outcome of the new attempt.
+  await deps.db.exportDistribution.updateMany({
+    where: { id: row.id, state: 'failed' },
+    data: { state: 'pending', errorClass: null, errorMessage: null, updatedAt: new Date() },
+  });
+  try {
+    await deps.temporal.workflow.start(DISTRIBUTE_RUN_WORKFLOW, {
+      taskQueue: deps.config.taskQueue,
+      workflowId: distributionWorkflowId(run.id, request.type, row.target),
+      args: [input],
+    });
+  } catch (err) {
+    // Already under way for this target: the caller joins the running workflow.
+    if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
+      await deps.db.exportDistribution.updateMany({
+        where: { id: row.id },
+        data: { state: 'failed', errorClass: 'unavailable', errorMessage: 'workflow not started', updatedAt: new Date() },
+      });
+      throw new StellaError('unavailable', 'the workflow service could not start the distribution', { cause: err });
+    }
+  }
+}
+
+async function reload(db: Database, row: DistributionRow): Promise<DistributionRow> {
+  return (await db.exportDistribution.findUnique({ where: { id: row.id } })) ?? row;
+}
+
+export function distributionView(row: DistributionRow): DistributionView {
+  return {
+    id: row.id,
+    runId: row.runId,
+    type: row.type,
+    target: row.target,
+    state: row.state,
+    metadata: JSON.parse(row.metadata) as Record<string, unknown>,
+    errorClass: row.errorClass,
+    errorMessage: row.errorMessage,
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,157 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { parse } from 'yaml';
+import {
+  MIRROR_KINDS,
+  MIRROR_MANIFEST_PATH,
+  MIRROR_SCHEMA,
+  type MirrorManifest,
+} from '../adapters/mirror/mirror-layout.js';
+import { MANIFEST_PATH, type ExportManifest } from '../bundle/manifest.js';
+import { StellaError } from '../domain/errors.js';
+import type { JWKS } from '../signing/signer.js';
+import { verifyBundle, type VerifyResult } from '../signing/verify-bundle.js';
+import { applyBundle, type VerifiedBundle } from './apply-bundle.js';
+import { openBundle } from './bundle-source.js';
+import { openMirrorDb, readHead, stateDigests, type MirrorDb, type MirrorHead } from './mirror-database.js';
+import { sha256File } from '../signing/bundle-files.js';
+
+export interface ImportOptions {
+  root: string; // the mirror folder (holds mirror.db)
+  bundle: string; // folder, .tar.zst or OCI layout
+  ociReference?: string; // the tag, for a layout that holds several bundles
+  jwks?: JWKS; // trusted keys; without them the bundle's own keys are used
+}
+
+export interface ImportResult {
+  runId: string;
+  kind: 'full' | 'delta';
+  baseRunId?: string;
+  keyId?: string;
+  keySource: VerifyResult['keySource'];
+  warnings: string[];
+  counts: Record<string, number>;
+  stateDigest: Record<string, string>;
+}
+
+// Verifies a bundle completely, then applies it to the mirror in one transaction: a bundle
+// that fails verification, names a base this mirror does not hold, or breaks mid-way
+// leaves the mirror exactly as it was.
+export async function importBundle(options: ImportOptions): Promise<ImportResult> {
+  const opened = await openBundle(options.bundle, options.ociReference);
+  try {
+    const verified = await verifyOrRefuse(opened.dir, options.jwks);
+    const bundle = await readVerifiedBundle(opened.dir, verified);
+    const db = openMirrorDb(options.root);
+    try {
+      requireBase(readHead(db), bundle);
+      await inTransaction(db, () => applyBundle(db, bundle));
+
+      return resultOf(bundle, verified, stateDigests(db));
+    } finally {
+      db.close();
+    }
+  } finally {
+    await opened.cleanup();
+  }
+}
+
+async function verifyOrRefuse(dir: string, jwks: JWKS | undefined): Promise<VerifyResult> {
+  const result = await verifyBundle({ bundleDir: dir, jwks });
+  if (!result.ok) {
+    const summary = result.failures
+      .slice(0, 5)
+      .map((f) => `${f.check}${f.path ? ` ${f.path}` : ''}: ${f.message}`)
+      .join('; ');
+    throw new StellaError('integrity_failed', `bundle failed verification: ${summary}`, {
+      details: { failures: result.failures },
+    });
+  }
+
+  return result;
+}
+
+async function readVerifiedBundle(dir: string, verified: VerifyResult): Promise<VerifiedBundle> {
+  const exportManifest = JSON.parse(await readFile(path.join(dir, MANIFEST_PATH), 'utf8')) as ExportManifest;
+  const listed = new Map(exportManifest.files.map((file) => [file.path, file]));
+  if (!listed.has(MIRROR_MANIFEST_PATH)) {
+    throw new StellaError('bad_request', 'the bundle is not a mirror bundle (no manifest.yaml)');
+  }
+  const manifest = parse(await readFile(path.join(dir, MIRROR_MANIFEST_PATH), 'utf8')) as MirrorManifest;
+  if (manifest?.schema !== MIRROR_SCHEMA || !['full', 'delta'].includes(manifest.kind)) {
+    throw new StellaError('schema_mismatch', `manifest.yaml is not a ${MIRROR_SCHEMA} manifest`);
+  }
+  checkBaseAgreement(exportManifest, manifest);
+  for (const kind of MIRROR_KINDS) {
+    const summary = manifest.content?.[kind];
+    const named = [...(summary?.parts ?? []).map((p) => p.path), summary?.index, summary?.tombstones?.path];
+    named.filter((p): p is string => !!p).forEach((p) => requireListed(listed, p));
+  }
+
+  return {
+    dir,
+    manifest,
+    exportManifest,
+    listed,
+    manifestSha256: await sha256File(path.join(dir, MANIFEST_PATH)),
+    keyId: verified.keyId,
+  };
+}
+
+// export.json and manifest.yaml must name the same base (both are covered by the signature).
+function checkBaseAgreement(exportManifest: ExportManifest, manifest: MirrorManifest) {
+  const fromExport = exportManifest.base;
+  const agree = manifest.kind === 'full'
+    ? !fromExport && !manifest.base_export_id
+    : fromExport?.runId === manifest.base_export_id &&
+      fromExport?.manifestSha256 === manifest.base_manifest_sha256;
+  if (!agree) {
+    throw new StellaError('integrity_failed', 'export.json and manifest.yaml name different bases');
+  }
+}
+
+function requireListed(listed: Map<string, unknown>, relative: string): void {
+  if (!listed.has(relative)) {
+    throw new StellaError('integrity_failed', `manifest.yaml names ${relative}, which export.json does not list`);
+  }
+}
+
+function requireBase(head: MirrorHead | undefined, bundle: VerifiedBundle): void {
+  const { manifest } = bundle;
+  if (manifest.kind === 'full') {
+    return;
+  }
+  if (head?.runId === manifest.base_export_id && head?.manifestSha256 === manifest.base_manifest_sha256) {
+    return;
+  }
+  const holds = head ? `holds export ${head.runId} (export.json sha256 ${head.manifestSha256})` : 'is empty';
+  throw new StellaError(
+    'conflict',
+    `this delta builds on export ${manifest.base_export_id} (export.json sha256 ` +
+      `${manifest.base_manifest_sha256}), but the mirror ${holds}; import that export first`,
+  );
+}
+
+async function inTransaction(db: MirrorDb, work: () => Promise<void>): Promise<void> {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    await work();
+    db.exec('COMMIT');
+  } catch (err) {
+    db.exec('ROLLBACK');
+    throw err;
+  }
+}
+
+function resultOf(bundle: VerifiedBundle, verified: VerifyResult, stateDigest: Record<string, string>): ImportResult {
+  return {
+    runId: bundle.exportManifest.runId,
+    kind: bundle.manifest.kind,
+    baseRunId: bundle.manifest.base_export_id,
+    keyId: verified.keyId,
+    keySource: verified.keySource,
+    warnings: verified.warnings,
+    counts: bundle.manifest.counts,
+    stateDigest,
+  };
+}

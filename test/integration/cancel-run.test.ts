@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import { after, before, describe, it } from 'node:test';
+import { bundlePaths } from '../../activities/bundle-paths.js';
+import type { RunView } from '../../api/run-view.js';
+import { waitForRun } from '../../cli/wait-for-run.js';
+import { runCli } from '../support/cli.js';
+import { startExportStack, stellaEnv, type ExportStack } from '../support/export-stack.js';
+import { insertSyntheticAdvisories } from '../support/synthetic-advisories.js';
+
+const TENANT = 'cancel';
+
+describe('export run cancellation', { timeout: 300_000 }, () => {
+  let stack: ExportStack;
+
+  before(async () => {
+    // One run at a time for the tenant, so that a second run waits in the queue.
+    process.env.STELLA_MAX_RUNS_PER_TENANT = '1';
+    stack = await startExportStack({ workers: 1 });
+    delete process.env.STELLA_MAX_RUNS_PER_TENANT;
+    await insertSyntheticAdvisories(stack.config.databaseUrl, TENANT, 150_000);
+  });
+
+  after(async () => {
+    await stack?.stop();
+  });
+
+  describe('when one run writes and a second waits for a slot', () => {
+    it('ends both cancelled, the waiting one never started, and leaves no file behind', async () => {
+      const api = stack.client(TENANT);
+      const writing = await api.json<RunView>('POST', '/export/runs', { profileId: 'prof_json_raw' });
+      await waitForWriteHeartbeat(stack, writing.id);
+      const waiting = await api.json<RunView>('POST', '/export/runs', { profileId: 'prof_json_raw' });
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const queued = await api.json<RunView>('GET', `/export/runs/${waiting.id}`);
+
+      const env = { ...stellaEnv(stack.config), STELLA_API_URL: stack.api.url, STELLA_TENANT: TENANT };
+      const viaCli = await runCli(['export', 'run', 'cancel', waiting.id], env);
+      await api.json('POST', `/export/runs/${writing.id}/cancel`);
+      const [first, second] = await Promise.all([
+        waitForRun(api, writing.id, { quiet: true, intervalMs: 250, timeoutMs: 60_000 }),
+        waitForRun(api, waiting.id, { quiet: true, intervalMs: 250, timeoutMs: 60_000 }),
+      ]);
+
+      assert.equal(queued.state, 'queued');
+      assert.equal(viaCli.code, 0, viaCli.stderr);
+      assert.deepEqual([first.state, first.errorClass], ['cancelled', 'cancelled']);
+      assert.deepEqual([second.state, second.errorClass], ['cancelled', 'cancelled']);
+      assert.equal(second.startedAt, null);
+      assert.deepEqual(await tenantFiles(stack), ['.staging']);
+      assert.deepEqual(await stagingFiles(stack), []);
+    });
+  });
+
+  describe('when a run has already ended', () => {
+    it('answers 409 conflict', async () => {
+      const api = stack.client(TENANT);
+      const [run] = (await api.json<{ runs: RunView[] }>('GET', '/export/runs?state=cancelled')).runs;
+
+      await assert.rejects(api.json('POST', `/export/runs/${run.id}/cancel`), { code: 'conflict' });
+    });
+  });
+});
+
+// Waits until the write activity has reported progress: the cancel then lands mid-write.
+async function waitForWriteHeartbeat(stack: ExportStack, runId: string): Promise<void> {
+  const handle = stack.temporalClient.client.workflow.getHandle(runId);
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const pending = (await handle.describe()).raw.pendingActivities ?? [];
+    if (pending.some((a) => a.activityType?.name === 'writeBundle' && a.heartbeatDetails)) {
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('the write activity never heartbeated');
+}
+
+async function tenantFiles(stack: ExportStack): Promise<string[]> {
+  const dir = bundlePaths(stack.config, { tenant: TENANT, runId: 'x' }).tenantDir;
+
+  return (await readdir(dir).catch(() => [])).sort();
+}
+
+async function stagingFiles(stack: ExportStack): Promise<string[]> {
+  const dir = bundlePaths(stack.config, { tenant: TENANT, runId: 'x' }).staging.replace(/\/x$/, '');
+
+  return (await readdir(dir).catch(() => [])).sort();
+}
