@@ -8,7 +8,8 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 
 log() { printf '[install-tools] %s\n' "$*" >&2; }
 
-apt_packages=(zstd postgresql)
+# docker-registry and apache2-utils (htpasswd): the registry the distribution tests push to.
+apt_packages=(zstd postgresql docker-registry apache2-utils)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -39,3 +40,19 @@ ln -sf "../temporal/v1.5.1/temporal" .tools/bin/temporal
 
 # oras: an independent OCI tool that checks the mirror's OCI image layouts (mirror-oci test).
 go_tool oras v1.2.3 oras.land/oras/cmd/oras
+
+# crane: the independent OCI client the distribution tests pull pushed artifacts back with.
+go_tool crane v0.21.9 github.com/google/go-containerregistry/cmd/crane
+# MinIO, the S3 server of the distribution tests (a commit whose go.mod has no replace).
+go_tool minio v0.0.0-20260212201848-7aac2a2c5b7c github.com/minio/minio
+
+# The real Trivy, two newest minors (compatibility matrix). Trivy's own release build sets
+# GOEXPERIMENT=jsonv2 (v0.74 imports encoding/json/v2).
+go_tool trivy v0.74.0 github.com/aquasecurity/trivy/cmd/trivy GOEXPERIMENT=jsonv2
+go_tool trivy v0.73.0 github.com/aquasecurity/trivy/cmd/trivy GOEXPERIMENT=jsonv2
+
+# A KMS emulator for the KMS signer's tests (moto's server, from PyPI).
+if ! command -v moto_server >/dev/null 2>&1; then
+  log "pip install moto[server]"
+  python3 -m pip install --quiet 'moto[server]'
+fi

@@ -1,6 +1,11 @@
+import { stat } from 'node:fs/promises';
 import { Context } from '@temporalio/activity';
 import { StellaError } from '../domain/errors.js';
-import { ociArtifactFor, objectsFor, type PublishedBundle } from '../distribution/bundle-payloads.js';
+import {
+  ociArtifactFor,
+  objectsFor,
+  type PublishedBundle,
+} from '../distribution/bundle-payloads.js';
 import {
   isOciAuth,
   isS3Auth,
@@ -9,7 +14,11 @@ import {
   type DistributionOutcome,
   type DistributionState,
 } from '../distribution/distribution-request.js';
-import { createS3Client, parseS3Target, s3ConnectionFromEnv } from '../distribution/objstore/s3-target.js';
+import {
+  createS3Client,
+  parseS3Target,
+  s3ConnectionFromEnv,
+} from '../distribution/objstore/s3-target.js';
 import { uploadObjects } from '../distribution/objstore/upload-objects.js';
 import type { OciMediaOverrides } from '../distribution/oci/artifact.js';
 import { pushArtifact } from '../distribution/oci/push-artifact.js';
@@ -59,14 +68,19 @@ export function createDistributionActivities(deps: DistributionDependencies) {
   }
 
   async function distributeBundle(input: DistributeRunInput): Promise<DistributionOutcome> {
-    const log = deps.logger.child({ tenant: input.tenant, runId: input.runId, distribution: input.distributionId });
+    const log = deps.logger.child({
+      tenant: input.tenant,
+      runId: input.runId,
+      distribution: input.distributionId,
+    });
     try {
       const bundle = await publishedBundle(input);
       const auth = await requestAuth(input);
       log.info({ type: input.type, target: input.target }, 'Distributing bundle');
-      const metadata = input.type === 'oci'
-        ? await pushToRegistry(input, bundle, auth)
-        : await uploadToBucket(input, bundle, auth);
+      const metadata =
+        input.type === 'oci'
+          ? await pushToRegistry(input, bundle, auth)
+          : await uploadToBucket(input, bundle, auth);
       await recordSuccess(input, metadata);
       log.info({ type: input.type, target: input.target }, 'Bundle distributed');
 
@@ -79,15 +93,25 @@ export function createDistributionActivities(deps: DistributionDependencies) {
   async function publishedBundle(input: DistributeRunInput): Promise<PublishedBundle> {
     const run = await getRun(db, input.tenant, input.runId);
     if (run.state !== 'succeeded' || !run.artifactSha256 || !run.manifestSha256) {
-      throw new StellaError('bad_request', `run ${run.id} has no published bundle (state ${run.state})`);
+      throw new StellaError(
+        'bad_request',
+        `run ${run.id} has no published bundle (state ${run.state})`,
+      );
     }
     const paths = bundlePaths(config, { tenant: input.tenant, runId: input.runId });
+    await stat(paths.archive).catch((err: unknown) => {
+      throw new StellaError('not_found', `the bundle of run ${run.id} is gone`, { cause: err });
+    });
 
     return {
       runId: run.id,
       profileKind: run.profileKind,
       bundleDir: paths.final,
-      archive: { file: paths.archive, sha256: run.artifactSha256, size: Number(run.sizeBytes ?? 0) },
+      archive: {
+        file: paths.archive,
+        sha256: run.artifactSha256,
+        size: Number(run.sizeBytes ?? 0),
+      },
       manifestSha256: run.manifestSha256,
       finishedAt: run.finishedAt ?? run.createdAt,
     };
@@ -98,31 +122,49 @@ export function createDistributionActivities(deps: DistributionDependencies) {
       return undefined;
     }
 
-    return openCredentials<DistributionAuth>({ keysDir: config.keysDir, env }, input.distributionId, input.sealedAuth);
+    return openCredentials<DistributionAuth>(
+      { keysDir: config.keysDir, env },
+      input.distributionId,
+      input.sealedAuth,
+    );
   }
 
-  async function pushToRegistry(input: DistributeRunInput, bundle: PublishedBundle, auth?: DistributionAuth) {
+  async function pushToRegistry(
+    input: DistributeRunInput,
+    bundle: PublishedBundle,
+    auth?: DistributionAuth,
+  ) {
     const reference = parseOciReference(input.target);
     const artifact = await ociArtifactFor(bundle, { media: await profileMedia(input) });
+    const heartbeat = resumableHeartbeat();
     const result = await pushArtifact({
       reference,
       artifact,
       credentials: isOciAuth(auth) ? auth : ociCredentialsFromEnv(env),
       mountFrom: await siblingRepositories(input, reference.registry),
       plainHttpHosts: listFromEnv(env.STELLA_OCI_PLAIN_HTTP),
-      retry: heartbeatingRetry(),
-      onProgress: heartbeater(),
+      resumeUploads: heartbeat.uploads,
+      retry: heartbeat.retry,
+      onProgress: heartbeat.onProgress,
     });
 
     return { registry: reference.registry, repository: reference.repository, ...result };
   }
 
-  async function uploadToBucket(input: DistributeRunInput, bundle: PublishedBundle, auth?: DistributionAuth) {
+  async function uploadToBucket(
+    input: DistributeRunInput,
+    bundle: PublishedBundle,
+    auth?: DistributionAuth,
+  ) {
     const target = parseS3Target(input.target);
     const connection = s3ConnectionFromEnv(env);
-    const client = createS3Client({ ...connection, credentials: isS3Auth(auth) ? auth : connection.credentials });
+    const client = createS3Client({
+      ...connection,
+      credentials: isS3Auth(auth) ? auth : connection.credentials,
+    });
     try {
       const { objects, marker } = await objectsFor(bundle);
+      const heartbeat = resumableHeartbeat();
       const result = await uploadObjects({
         client,
         target,
@@ -130,8 +172,8 @@ export function createDistributionActivities(deps: DistributionDependencies) {
         marker,
         multipartThreshold: numberFromEnv(env.STELLA_S3_MULTIPART_THRESHOLD),
         partSize: numberFromEnv(env.STELLA_S3_PART_SIZE),
-        retry: heartbeatingRetry(),
-        onProgress: heartbeater(),
+        retry: heartbeat.retry,
+        onProgress: heartbeat.onProgress,
       });
 
       return { bucket: target.bucket, prefix: target.prefix, ...result };
@@ -151,9 +193,17 @@ export function createDistributionActivities(deps: DistributionDependencies) {
 
   // Repositories of the same registry that earlier distributions of this tenant pushed to:
   // candidates for a cross-repository mount instead of a second upload.
-  async function siblingRepositories(input: DistributeRunInput, registry: string): Promise<string[]> {
+  async function siblingRepositories(
+    input: DistributeRunInput,
+    registry: string,
+  ): Promise<string[]> {
     const rows = await db.exportDistribution.findMany({
-      where: { tenant: input.tenant, type: 'oci', state: 'succeeded', target: { startsWith: `${registry}/` } },
+      where: {
+        tenant: input.tenant,
+        type: 'oci',
+        state: 'succeeded',
+        target: { startsWith: `${registry}/` },
+      },
       orderBy: { updatedAt: 'desc' },
       take: 5,
     });
@@ -190,14 +240,43 @@ function ociCredentialsFromEnv(env: NodeJS.ProcessEnv): RegistryCredentials | un
   return undefined;
 }
 
-// Every wait between attempts and every finished chunk is a heartbeat, so a slow but live
-// push is never mistaken for a dead worker, and a cancelled one stops at the next chunk.
-function heartbeatingRetry(): RetryOptions {
-  return { ...DEFAULT_RETRY, onRetry: (_err, attempt) => beat({ retrying: attempt }) };
+// Every finished chunk and every wait between attempts is a heartbeat, so a slow but live
+// push is never taken for a dead worker and a cancelled one stops at the next chunk. Each
+// heartbeat carries the open registry upload sessions (Temporal keeps only the last one),
+// so the next attempt of the activity resumes them instead of sending the blob again.
+// Multipart uploads to S3 need no such help: they are found again by listing them.
+function resumableHeartbeat() {
+  const previous = Context.current().info.heartbeatDetails as ResumeDetails | undefined;
+  const uploads: Record<string, string> = { ...previous?.uploads };
+  let progress: Record<string, unknown> = {};
+  const send = () => beat({ uploads, progress });
+
+  return {
+    uploads,
+    onProgress: (update: {
+      uploaded: number;
+      size: number;
+      digest?: string;
+      location?: string;
+    }) => {
+      if (update.digest && update.location) {
+        uploads[update.digest] = update.location;
+      }
+      progress = { ...update, location: undefined };
+      send();
+    },
+    retry: {
+      ...DEFAULT_RETRY,
+      onRetry: (_err: unknown, attempt: number) => {
+        progress = { ...progress, retrying: attempt };
+        send();
+      },
+    } satisfies RetryOptions,
+  };
 }
 
-function heartbeater() {
-  return (progress: object) => beat(progress);
+interface ResumeDetails {
+  uploads?: Record<string, string>;
 }
 
 function beat(details: object) {
@@ -219,7 +298,10 @@ function asDistributionError(err: unknown): unknown {
 }
 
 function listFromEnv(value: string | undefined): string[] {
-  return (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+  return (value ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean);
 }
 
 function numberFromEnv(value: string | undefined): number | undefined {

@@ -10,7 +10,7 @@ import type {
 } from '../adapters/export-adapter.js';
 import { packTarZst } from '../bundle/archive.js';
 import { canonicalJson } from '../bundle/canonical-json.js';
-import { digestFile, removeQuietly, writeFileAtomic } from '../bundle/files.js';
+import { digestFile, removeQuietly, temporaryNameFor, writeFileAtomic } from '../bundle/files.js';
 import {
   JWKS_PATH,
   MANIFEST_PATH,
@@ -30,11 +30,13 @@ import { productVersion } from '../platform/product-version.js';
 import type { Signer } from '../signing/signer.js';
 import type { Database } from '../store/database.js';
 import { planRunInputs, type PlanCounts } from '../store/export-plan.js';
+import { pinRunPolicy } from '../store/policy-store.js';
 import { RunRecordSource } from '../store/export-records.js';
 import { getProfile, getRun, updateRun, type RunState } from '../store/export-store.js';
 import type { ExportRunInput } from '../workflows/export-run-definitions.js';
 import { bundlePaths } from './bundle-paths.js';
 import { asActivityFailure } from './failures.js';
+import { keepAlive, throwIfCancelled } from './keep-alive.js';
 
 export interface ExportRunDependencies {
   db: Database;
@@ -70,16 +72,21 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
   }
 
   async function planRun(input: ExportRunInput): Promise<PlanCounts> {
-    return guarded(input, async (log) => {
+    return guarded(input, (log) => keepAlive(async () => {
       const run = await getRun(db, input.tenant, input.runId);
       adapterFor(joinKindOf(run.profileKind));
       const filters = parseFilters(run.filters);
       const counts = await planRunInputs(db, input.tenant, input.runId, filters);
+      if (run.profileKind === 'json:policy') {
+        // The run's decisions are bound to one policy version, resolved now if not pinned.
+        const policy = await pinRunPolicy(db, input.tenant, input.runId);
+        log.info({ policyVersion: policy.version }, 'Policy pinned');
+      }
       await updateRun(db, input.tenant, input.runId, { counts: JSON.stringify(counts) });
       log.info({ counts }, 'Run planned');
 
       return counts;
-    });
+    }));
   }
 
   async function writeBundle(input: ExportRunInput): Promise<void> {
@@ -122,7 +129,7 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
   }
 
   async function signBundle(input: ExportRunInput): Promise<void> {
-    return guarded(input, async (log) => {
+    return guarded(input, (log) => keepAlive(async () => {
       const run = await getRun(db, input.tenant, input.runId);
       const paths = bundlePaths(config, input);
       if (await isPublished(paths.final)) {
@@ -171,10 +178,16 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
       const signer = await deps.signer();
       const signature = await signer.signDetached(manifestBytes);
       await writeFileAtomic(path.join(paths.staging, SIGNATURE_PATH), signature + '\n');
+      for (const relative of state.extraSignedFiles ?? []) {
+        const bytes = await readFile(path.join(paths.staging, relative));
+        const name = path.posix.basename(relative).replace(/\.[^.]+$/, '');
+        const detached = await signer.signDetached(bytes);
+        await writeFileAtomic(path.join(paths.staging, 'signatures', `${name}.sig`), detached + '\n');
+      }
       const jwks = { keys: [await signer.publicJwk()] };
       await writeFileAtomic(path.join(paths.staging, JWKS_PATH), canonicalJson(jwks) + '\n');
       log.info({ keyId: signer.keyId }, 'Bundle signed');
-    });
+    }));
   }
 
   async function publishBundle(
@@ -183,7 +196,9 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
     return guarded(input, async (log) => {
       const paths = bundlePaths(config, input);
       if (!(await isPublished(paths.final))) {
-        await packTarZst(paths.staging, paths.archive);
+        await keepAlive(() => packTarZst(paths.staging, paths.archive));
+        // The rename publishes: a cancellation that arrives after it is too late to honour.
+        throwIfCancelled();
         await rename(paths.staging, paths.final);
       }
       await removeQuietly(paths.writeState);
@@ -203,6 +218,11 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
     const paths = bundlePaths(config, input);
     await removeQuietly(paths.staging);
     await removeQuietly(paths.writeState);
+    await removeQuietly(temporaryNameFor(paths.archive));
+    if (!(await isPublished(paths.final))) {
+      // An archive packed by a publish that was then cancelled, before its folder was renamed.
+      await removeQuietly(paths.archive);
+    }
     await updateRun(db, input.tenant, input.runId, {
       state: input.state,
       errorClass: input.errorClass,

@@ -1,3 +1,4 @@
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Database } from '../store/database.js';
 import { dialectOf, inList, raw, sql } from '../store/sql-dialect.js';
@@ -34,7 +35,7 @@ export function createRunSlotActivities(deps: { db: Database; limits: RunLimits 
   // otherwise fails with a retryable RUN_SLOT_BUSY, and the workflow's retry policy is the
   // queue. Running it again after it succeeded is a no-op.
   async function acquireRunSlot(input: ExportRunInput): Promise<void> {
-    const claimed = await claimSlot(db, input, limits);
+    const claimed = await claimSlot(db, input, limits).catch(failAfterRepeatedErrors);
     if (claimed) {
       return;
     }
@@ -53,6 +54,23 @@ export function createRunSlotActivities(deps: { db: Database; limits: RunLimits 
 
   return { acquireRunSlot };
 }
+
+// The queue retries without limit, which must not hide a claim that can never succeed (a
+// broken database, a bug): an unexpected error ends the run after a few attempts.
+function failAfterRepeatedErrors(err: unknown): never {
+  if (Context.current().info.attempt < MAX_UNEXPECTED_ATTEMPTS) {
+    throw err;
+  }
+
+  throw ApplicationFailure.create({
+    message: `claiming a run slot keeps failing: ${(err as Error)?.message ?? String(err)}`,
+    type: 'export_failed',
+    nonRetryable: true,
+    cause: err instanceof Error ? err : undefined,
+  });
+}
+
+const MAX_UNEXPECTED_ATTEMPTS = 10;
 
 export type RunSlotActivities = ReturnType<typeof createRunSlotActivities>;
 
@@ -73,7 +91,8 @@ async function claimSlot(db: Database, input: ExportRunInput, limits: RunLimits)
     return (await db.$executeRaw(update)) === 1;
   }
   const [, changed] = await db.$transaction([
-    db.$queryRaw`SELECT pg_advisory_xact_lock(hashtext(${input.tenant}))`,
+    // executeRaw: the lock function returns `void`, which the query layer cannot read back.
+    db.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${input.tenant}))`,
     db.$executeRaw(update),
   ]);
 

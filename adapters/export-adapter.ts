@@ -45,6 +45,9 @@ export interface AdapterOutput {
   lineage: Record<string, FileLineage>;
   counts: Record<string, number>;
   schemaVersions: Record<string, string>;
+  // Files that also get a detached signature of their own, `signatures/<name>.sig`
+  // (mirrors sign manifest.yaml for importers that read it first).
+  extraSignedFiles?: string[];
 }
 
 export interface ExportAdapter {

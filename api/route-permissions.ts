@@ -56,7 +56,13 @@ export const ROUTE_PERMISSIONS: readonly RoutePermission[] = [
   { method: 'DELETE', pattern: '/export/profiles/:id', access: ADMIN, audit: 'profile.delete' },
 
   { method: 'GET', pattern: '/export/runs', access: VIEWER },
-  { method: 'POST', pattern: '/export/runs', access: OPERATOR, audit: 'run.create', rateLimited: true },
+  {
+    method: 'POST',
+    pattern: '/export/runs',
+    access: OPERATOR,
+    audit: 'run.create',
+    rateLimited: true,
+  },
   { method: 'GET', pattern: '/export/runs/:id', access: VIEWER },
   { method: 'POST', pattern: '/export/runs/:id/cancel', access: OPERATOR, audit: 'run.cancel' },
   { method: 'GET', pattern: '/export/runs/:id/download', access: VIEWER },
@@ -64,7 +70,12 @@ export const ROUTE_PERMISSIONS: readonly RoutePermission[] = [
   { method: 'GET', pattern: '/export/runs/:id/provenance', access: VIEWER },
   { method: 'GET', pattern: '/export/runs/:id/signatures', access: VIEWER },
   { method: 'POST', pattern: '/export/runs/:id/verify', access: VIEWER, audit: 'bundle.verify' },
-  { method: 'POST', pattern: '/export/runs/:id/distribute', access: OPERATOR, audit: 'run.distribute' },
+  {
+    method: 'POST',
+    pattern: '/export/runs/:id/distribute',
+    access: OPERATOR,
+    audit: 'run.distribute',
+  },
   { method: 'GET', pattern: '/export/runs/:id/distributions', access: VIEWER },
   { method: 'GET', pattern: '/export/runs/:id/distributions/*', access: VIEWER },
 

@@ -46,6 +46,9 @@ export async function createRun(
   adapterFor(profile.kind);
   const filters = effectiveFilters(profile.config, request.filters);
   const options = { baseRunId: request.baseRunId };
+  if (profile.kind === 'mirror:delta' && !options.baseRunId) {
+    throw new StellaError('bad_request', 'a mirror:delta run needs baseRunId: the export it builds on');
+  }
   if (options.baseRunId) {
     await requireSucceededRun(deps.db, tenant, options.baseRunId);
   }

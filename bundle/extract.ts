@@ -16,6 +16,8 @@ export async function extractTarZst(archivePath: string, targetDir: string): Pro
   const written: string[] = [];
   const done = pipeline(createReadStream(archivePath), ZSTDDecompress(), extract);
 
+  // A refused entry abandons the pipeline; its rejection is the expected consequence.
+  done.catch(() => undefined);
   for await (const entry of extract) {
     const name = entry.header.name.replace(/\/$/, '');
     checkEntry(name, entry.header.type);

@@ -22,10 +22,18 @@ export class ApiClient {
 
   constructor(private readonly options: ApiClientOptions) {}
 
-  async json<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+  async json<T>(
+    method: string,
+    path: string,
+    body?: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<T> {
     const response = await this.request(method, path, {
       body: body === undefined ? undefined : JSON.stringify(body),
-      headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
     });
     if (response.status === 204) {
       return undefined as T;
@@ -34,7 +42,11 @@ export class ApiClient {
     return (await response.json()) as T;
   }
 
-  async request(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}): Promise<Response> {
+  async request(
+    method: string,
+    path: string,
+    init: { body?: string; headers?: Record<string, string> } = {},
+  ): Promise<Response> {
     const url = new URL(path, this.options.baseUrl);
     const authorization = await this.authorization(method, url.pathname);
     let response: Response;
@@ -45,7 +57,9 @@ export class ApiClient {
         headers: { ...authorization, ...init.headers },
       });
     } catch (err) {
-      throw new StellaError('unavailable', `cannot reach the API at ${this.options.baseUrl}`, { cause: err });
+      throw new StellaError('unavailable', `cannot reach the API at ${this.options.baseUrl}`, {
+        cause: err,
+      });
     }
     if (!response.ok && response.status !== 206) {
       throw await errorFrom(response);
@@ -112,9 +126,15 @@ const FALLBACK_CLASS_BY_STATUS: Record<number, ErrorClass> = {
 async function errorFrom(response: Response): Promise<StellaError> {
   const text = await response.text();
   try {
-    const body = JSON.parse(text) as { error_class?: string; message?: string; details?: Record<string, unknown> };
+    const body = JSON.parse(text) as {
+      error_class?: string;
+      message?: string;
+      details?: Record<string, unknown>;
+    };
     if (isErrorClass(body.error_class)) {
-      return new StellaError(body.error_class, body.message ?? response.statusText, { details: body.details });
+      return new StellaError(body.error_class, body.message ?? response.statusText, {
+        details: body.details,
+      });
     }
   } catch {
     // Not one of our error bodies: fall through to a status-based class.

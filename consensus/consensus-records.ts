@@ -38,7 +38,11 @@ export function consensusRecords(
 ): VexConsensusRecord[] {
   const groups = new Map<string, { key: GroupKey; statements: VexStatementRef[] }>();
   for (const statement of statements) {
-    const key = { vulnerability: statement.vulnerability, product: statement.product, scope: productScope(statement) };
+    const key = {
+      vulnerability: statement.vulnerability,
+      product: statement.product,
+      scope: productScope(statement),
+    };
     const id = canonicalJson(key);
     const group = groups.get(id) ?? { key, statements: [] };
     group.statements.push(statement);
@@ -92,7 +96,8 @@ export function consensusChanges(
   before: VexConsensusRecord[],
   after: VexConsensusRecord[],
 ): ConsensusChange[] {
-  const keyOf = (r: VexConsensusRecord) => canonicalJson([r.vulnerability, r.product, r.scope ?? null]);
+  const keyOf = (r: VexConsensusRecord) =>
+    canonicalJson([r.vulnerability, r.product, r.scope ?? null]);
   const old = new Map(before.map((r) => [keyOf(r), r]));
   const now = new Map(after.map((r) => [keyOf(r), r]));
   const keys = [...new Set([...old.keys(), ...now.keys()])].sort();
@@ -104,12 +109,14 @@ export function consensusChanges(
     }
     const record = (a ?? b)!;
 
-    return [{
-      vulnerability: record.vulnerability,
-      product: record.product,
-      ...(record.scope !== undefined ? { scope: record.scope } : {}),
-      before: a?.status ?? null,
-      after: b?.status ?? null,
-    }];
+    return [
+      {
+        vulnerability: record.vulnerability,
+        product: record.product,
+        ...(record.scope !== undefined ? { scope: record.scope } : {}),
+        before: a?.status ?? null,
+        after: b?.status ?? null,
+      },
+    ];
   });
 }

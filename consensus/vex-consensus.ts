@@ -61,10 +61,15 @@ interface Vote {
 
 export function consensusOf(statements: VexStatementRef[], trust: VexTrustWeights): VexConsensus {
   const votes = [...statements].sort(byRef).map((s) => voteOf(s, trust));
-  markSuperseded(votes);
+  const sameTimeConflict = markSuperseded(votes);
   const current = votes.filter((v) => v.role === undefined);
   const weights = tally(current);
-  const outcome = decide(current, weights);
+  const decided = decide(current, weights);
+  // One issuer saying two things at the same instant is settled by precedence too.
+  const outcome =
+    sameTimeConflict && decided.resolvedBy === 'unanimous'
+      ? { ...decided, resolvedBy: 'precedence' as const }
+      : decided;
   for (const vote of current) {
     vote.role = vote.statement.status === outcome.status ? 'agrees' : 'dissents';
   }
@@ -93,7 +98,9 @@ export function weightOf(issuer: string | undefined, trust: VexTrustWeights): nu
   return named?.weight ?? trust.defaultWeight;
 }
 
-function markSuperseded(votes: Vote[]) {
+// Keeps each voter's newest statement; answers whether some voter's newest time held
+// statements of different statuses (so that precedence, not time, chose between them).
+function markSuperseded(votes: Vote[]): boolean {
   const newest = new Map<string, Vote>();
   for (const vote of votes.filter((v) => v.role === undefined)) {
     const best = newest.get(vote.voter);
@@ -101,18 +108,25 @@ function markSuperseded(votes: Vote[]) {
       newest.set(vote.voter, vote);
     }
   }
+  let conflict = false;
   for (const vote of votes) {
-    if (vote.role === undefined && newest.get(vote.voter) !== vote) {
-      vote.role = 'superseded';
+    const kept = newest.get(vote.voter);
+    if (vote.role !== undefined || kept === vote) {
+      continue;
     }
+    vote.role = 'superseded';
+    const sameTime = timeOf(vote.statement) === timeOf(kept!.statement);
+    conflict ||= sameTime && vote.statement.status !== kept!.statement.status;
   }
+
+  return conflict;
 }
 
 // Later timestamp first; at the same time the higher precedence; then the smaller ref.
 function newer(a: VexStatementRef, b: VexStatementRef): number {
-  const time = timeOf(a) - timeOf(b);
-  if (time !== 0) {
-    return time;
+  const [x, y] = [timeOf(a), timeOf(b)];
+  if (x !== y) {
+    return x > y ? 1 : -1;
   }
 
   return precedence(a) - precedence(b) || (a.ref < b.ref ? 1 : a.ref > b.ref ? -1 : 0);
@@ -164,7 +178,10 @@ function decide(votes: Vote[], weights: Partial<Record<VexStatus, number>>) {
     return { status: statuses[0], resolvedBy: 'unanimous' as const };
   }
   const rankOf = (status: VexStatus) =>
-    statusRank(status, votes.some((v) => v.statement.status === status && isJustified(v.statement)));
+    statusRank(
+      status,
+      votes.some((v) => v.statement.status === status && isJustified(v.statement)),
+    );
   const ordered = statuses.sort((a, b) => weights[b]! - weights[a]! || rankOf(b) - rankOf(a));
   const tied = weights[ordered[0]] === weights[ordered[1]];
 

@@ -2,7 +2,13 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { canonicalJson } from '../bundle/canonical-json.js';
 import { digestIfExists } from '../bundle/files.js';
-import { JWKS_PATH, MANIFEST_PATH, PROVENANCE_PATH, SIGNATURE_PATH, type ExportManifest } from '../bundle/manifest.js';
+import {
+  JWKS_PATH,
+  MANIFEST_PATH,
+  PROVENANCE_PATH,
+  SIGNATURE_PATH,
+  type ExportManifest,
+} from '../bundle/manifest.js';
 import { StellaError } from '../domain/errors.js';
 import { sha256Hex } from './checksums.js';
 import type { ObjectSource } from './objstore/upload-objects.js';
@@ -58,11 +64,16 @@ export async function ociArtifactFor(
 // stores it as trivy/db.bundle or trivy/java-db.bundle), found through export.json so that
 // its hash is the one the signed manifest vouches for.
 async function trivyArchive(bundle: PublishedBundle, kind: TrivyArtifactKind) {
-  const manifest = JSON.parse(await readFile(path.join(bundle.bundleDir, MANIFEST_PATH), 'utf8')) as ExportManifest;
+  const manifest = JSON.parse(
+    await readFile(path.join(bundle.bundleDir, MANIFEST_PATH), 'utf8'),
+  ) as ExportManifest;
   const spec = TRIVY_ARTIFACTS[kind];
   const entry = manifest.files.find((file) => file.mediaType === spec.layer);
   if (!entry) {
-    throw new StellaError('unsupported_profile', `bundle ${bundle.runId} (${kind}) has no file of type ${spec.layer}`);
+    throw new StellaError(
+      'unsupported_profile',
+      `bundle ${bundle.runId} (${kind}) has no file of type ${spec.layer}`,
+    );
   }
 
   return { file: path.join(bundle.bundleDir, entry.path), sha256: entry.sha256, size: entry.size };
@@ -77,7 +88,9 @@ const SIDE_FILES: { name: string; contentType: string }[] = [
 
 // The archive, then export.json, provenance.json and the signatures, then a marker that
 // lists them all. The marker holds no timestamp: a repeated upload writes the same bytes.
-export async function objectsFor(bundle: PublishedBundle): Promise<{ objects: ObjectSource[]; marker: ObjectSource }> {
+export async function objectsFor(
+  bundle: PublishedBundle,
+): Promise<{ objects: ObjectSource[]; marker: ObjectSource }> {
   const objects: ObjectSource[] = [
     { name: `${bundle.runId}.tar.zst`, contentType: 'application/zstd', ...bundle.archive },
   ];
@@ -98,9 +111,19 @@ function markerFor(bundle: PublishedBundle, objects: ObjectSource[]): ObjectSour
     runId: bundle.runId,
     profileKind: bundle.profileKind,
     manifestSha256: bundle.manifestSha256,
-    objects: objects.map((object) => ({ name: object.name, sha256: object.sha256, size: object.size })),
+    objects: objects.map((object) => ({
+      name: object.name,
+      sha256: object.sha256,
+      size: object.size,
+    })),
   };
   const bytes = Buffer.from(canonicalJson(body) + '\n', 'utf8');
 
-  return { name: MARKER_NAME, contentType: 'application/json', bytes, sha256: sha256Hex(bytes), size: bytes.byteLength };
+  return {
+    name: MARKER_NAME,
+    contentType: 'application/json',
+    bytes,
+    sha256: sha256Hex(bytes),
+    size: bytes.byteLength,
+  };
 }

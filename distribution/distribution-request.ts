@@ -67,7 +67,11 @@ export function distributionId(runId: string, type: DistributionType, target: st
   return `dist_${targetHash(runId, type, target)}`;
 }
 
-export function distributionWorkflowId(runId: string, type: DistributionType, target: string): string {
+export function distributionWorkflowId(
+  runId: string,
+  type: DistributionType,
+  target: string,
+): string {
   return `${runId}--dist--${type}--${targetHash(runId, type, target).slice(0, 16)}`;
 }
 
@@ -75,7 +79,9 @@ function targetHash(runId: string, type: string, target: string): string {
   return createHash('sha256').update(`${runId}\n${type}\n${target}`).digest('hex').slice(0, 32);
 }
 
-export function isOciAuth(auth: DistributionAuth | undefined): auth is z.infer<typeof ociAuthSchema> {
+export function isOciAuth(
+  auth: DistributionAuth | undefined,
+): auth is z.infer<typeof ociAuthSchema> {
   return auth !== undefined && ('username' in auth || 'token' in auth);
 }
 

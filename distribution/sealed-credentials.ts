@@ -27,13 +27,21 @@ export async function sealCredentials(
   const iv = randomBytes(12);
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   cipher.setAAD(Buffer.from(boundTo, 'utf8'));
-  const plain = Buffer.from(JSON.stringify({ expiresAt: now + SEALED_TTL_MS, credentials }), 'utf8');
+  const plain = Buffer.from(
+    JSON.stringify({ expiresAt: now + SEALED_TTL_MS, credentials }),
+    'utf8',
+  );
   const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
 
   return [VERSION, iv, sealed, cipher.getAuthTag()].map((part) => encode(part)).join('.');
 }
 
-export async function openCredentials<T>(source: SealingKeySource, boundTo: string, sealed: string, now = Date.now()): Promise<T> {
+export async function openCredentials<T>(
+  source: SealingKeySource,
+  boundTo: string,
+  sealed: string,
+  now = Date.now(),
+): Promise<T> {
   const [version, iv, body, tag] = sealed.split('.');
   if (version !== VERSION || !iv || !body || !tag) {
     throw new StellaError('bad_request', 'sealed credentials are malformed');
@@ -42,13 +50,20 @@ export async function openCredentials<T>(source: SealingKeySource, boundTo: stri
   const plain = decrypt(await sealingKey(source, { create: false }), boundTo, { iv, body, tag });
   const opened = JSON.parse(plain.toString('utf8')) as { expiresAt: number; credentials: T };
   if (opened.expiresAt < now) {
-    throw new StellaError('denied', 'the credentials given with this distribution have expired; request it again');
+    throw new StellaError(
+      'denied',
+      'the credentials given with this distribution have expired; request it again',
+    );
   }
 
   return opened.credentials;
 }
 
-function decrypt(key: Buffer, boundTo: string, parts: { iv: string; body: string; tag: string }): Buffer {
+function decrypt(
+  key: Buffer,
+  boundTo: string,
+  parts: { iv: string; body: string; tag: string },
+): Buffer {
   try {
     const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(parts.iv, 'base64url'));
     decipher.setAAD(Buffer.from(boundTo, 'utf8'));
@@ -56,7 +71,9 @@ function decrypt(key: Buffer, boundTo: string, parts: { iv: string; body: string
 
     return Buffer.concat([decipher.update(Buffer.from(parts.body, 'base64url')), decipher.final()]);
   } catch (err) {
-    throw new StellaError('denied', 'sealed credentials cannot be opened with this key', { cause: err });
+    throw new StellaError('denied', 'sealed credentials cannot be opened with this key', {
+      cause: err,
+    });
   }
 }
 

@@ -81,10 +81,13 @@ export function compilePolicy(snapshot: PolicySnapshot): CompiledPolicy {
   };
 }
 
+// `canonicalInput` is the input's canonical JSON when the caller already has it (a line of
+// inputs/findings.jsonl.zst), which spares serializing it again for the fingerprint.
 export function evaluateFinding(
   policy: CompiledPolicy,
   input: FindingInput,
   context: EvaluationContext,
+  canonicalInput?: string,
 ): PolicyDecision {
   const facts = factsOf(policy, input, context);
   const trace: RuleTrace[] = [];
@@ -110,19 +113,27 @@ export function evaluateFinding(
     riskScore: outcome.riskScore,
     rationale: render(outcome.rationale, facts, outcome.id),
     vexStatus: facts.vexStatus,
-    inputsFingerprint: inputsFingerprint(input, context),
+    inputsFingerprint: inputsFingerprint(canonicalInput ?? canonicalJson(input), context),
     ...(context.traces ? { trace } : {}),
   };
 }
 
-// sha256 of the canonical form of everything the decision read.
-export function inputsFingerprint(input: FindingInput, context: EvaluationContext): string {
-  const inputs = { asOf: context.asOf ?? null, finding: input, policySha256: context.policySha256 };
+// sha256 of the canonical form of everything the decision read:
+// {"asOf":…,"finding":<canonical input>,"policySha256":…}, keys in JCS order. Built by
+// concatenation, which is the same bytes as canonicalJson of that object.
+export function inputsFingerprint(canonicalInput: string, context: EvaluationContext): string {
+  const asOf = JSON.stringify(context.asOf ?? null);
+  const policy = JSON.stringify(context.policySha256);
+  const text = `{"asOf":${asOf},"finding":${canonicalInput},"policySha256":${policy}}`;
 
-  return createHash('sha256').update(canonicalJson(inputs)).digest('hex');
+  return createHash('sha256').update(text).digest('hex');
 }
 
-export function factsOf(policy: CompiledPolicy, input: FindingInput, context: EvaluationContext): FindingFacts {
+export function factsOf(
+  policy: CompiledPolicy,
+  input: FindingInput,
+  context: EvaluationContext,
+): FindingFacts {
   const consensus = input.vex.length ? consensusOf(input.vex, policy.snapshot.vex) : undefined;
   const vexStatus = consensus && consensus.status !== 'unknown' ? consensus.status : 'none';
   const ageDays = daysBetween(input.advisory.published, context.asOf);
@@ -147,10 +158,18 @@ function compileConditions(when: PolicyConditions): { name: string; check: Check
   add('ecosystems', when.ecosystems && ecosystemCheck(when.ecosystems));
   add('packages', when.packages && packageCheck(when.packages));
   add('advisories', when.advisories && advisoryCheck(when.advisories));
-  add('fixAvailable', when.fixAvailable !== undefined ? (f) => (f.input.match.fixedIn !== undefined) === when.fixAvailable : undefined);
+  add(
+    'fixAvailable',
+    when.fixAvailable !== undefined
+      ? (f) => (f.input.match.fixedIn !== undefined) === when.fixAvailable
+      : undefined,
+  );
   add('vexStatus', when.vexStatus && ((f) => when.vexStatus!.includes(f.vexStatus)));
   add('ageDays', when.ageDays && ((f) => within(f.ageDays, when.ageDays!)));
-  add('flags', when.flags && ((f) => when.flags!.every((flag) => f.input.advisory.flags.includes(flag))));
+  add(
+    'flags',
+    when.flags && ((f) => when.flags!.every((flag) => f.input.advisory.flags.includes(flag))),
+  );
 
   return checks;
 }

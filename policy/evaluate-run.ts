@@ -3,7 +3,12 @@ import { canonicalJson } from '../bundle/canonical-json.js';
 import { consensusLine, consensusRecords } from '../consensus/consensus-records.js';
 import type { VexStatementRef } from '../consensus/vex-consensus.js';
 import type { NormalizedVexStatement } from '../domain/records.js';
-import { compilePolicy, evaluateFinding, type CompiledPolicy, type EvaluationContext } from './evaluate-policy.js';
+import {
+  compilePolicy,
+  evaluateFinding,
+  type CompiledPolicy,
+  type EvaluationContext,
+} from './evaluate-policy.js';
 import type { FindingInput } from './finding-input.js';
 import { statementRef } from './finding-matcher.js';
 import { parsePolicySnapshot } from './policy-snapshot.js';
@@ -92,7 +97,12 @@ export class RunEvaluation {
 
   decide(inputLine: string): string {
     this.findingsHash.update(inputLine + '\n');
-    const decision = evaluateFinding(this.policy, JSON.parse(inputLine) as FindingInput, this.context);
+    const decision = evaluateFinding(
+      this.policy,
+      JSON.parse(inputLine) as FindingInput,
+      this.context,
+      inputLine,
+    );
     const line = canonicalJson(decision);
     this.decisionsHash.update(line + '\n');
     this.counts.findings += 1;

@@ -22,11 +22,24 @@ export interface DecisionDifferences {
   changes: RuleChange[];
 }
 
-type Decided = Pick<PolicyDecision, 'findingId' | 'advisory' | 'purl' | 'decision' | 'ruleId' | 'riskScore' | 'rationale' | 'policyVersion'>;
+type Decided = Pick<
+  PolicyDecision,
+  | 'findingId'
+  | 'advisory'
+  | 'purl'
+  | 'decision'
+  | 'ruleId'
+  | 'riskScore'
+  | 'rationale'
+  | 'policyVersion'
+>;
 
 const EXAMPLES = 5;
 
-export function explainDifferences(before: Iterable<Decided>, after: Iterable<Decided>): DecisionDifferences {
+export function explainDifferences(
+  before: Iterable<Decided>,
+  after: Iterable<Decided>,
+): DecisionDifferences {
   const old = new Map<string, Decided>();
   for (const decision of before) old.set(decision.findingId, decision);
 
@@ -41,7 +54,9 @@ export function explainDifferences(before: Iterable<Decided>, after: Iterable<De
   for (const [id, decision] of old) {
     if (!seen.has(id)) note(groups, decision, undefined);
   }
-  const changes = [...groups.values()].sort((a, b) => b.count - a.count || keyOf(a).localeCompare(keyOf(b)));
+  const changes = [...groups.values()].sort(
+    (a, b) => b.count - a.count || keyOf(a).localeCompare(keyOf(b)),
+  );
 
   return {
     before: old.values().next().value?.policyVersion ?? null,
@@ -70,20 +85,32 @@ function note(groups: Map<string, RuleChange>, a: Decided | undefined, b: Decide
   group.count += 1;
   if (group.examples.length < EXAMPLES) {
     const source = (b ?? a)!;
-    group.examples.push({ findingId: source.findingId, advisory: source.advisory, purl: source.purl });
+    group.examples.push({
+      findingId: source.findingId,
+      advisory: source.advisory,
+      purl: source.purl,
+    });
   }
 }
 
 function sameOutcome(a: Decided, b: Decided): boolean {
-  return a.decision === b.decision && a.ruleId === b.ruleId && a.riskScore === b.riskScore && a.rationale === b.rationale;
+  return (
+    a.decision === b.decision &&
+    a.ruleId === b.ruleId &&
+    a.riskScore === b.riskScore &&
+    a.rationale === b.rationale
+  );
 }
 
-function keyOf(change: Pick<RuleChange, 'fromRule' | 'toRule' | 'fromDecision' | 'toDecision'>): string {
+function keyOf(
+  change: Pick<RuleChange, 'fromRule' | 'toRule' | 'fromDecision' | 'toDecision'>,
+): string {
   return [change.fromRule, change.fromDecision, change.toRule, change.toDecision].join('\u0000');
 }
 
 export function describeDifferences(diff: DecisionDifferences): string {
-  const lines = [`${diff.changed} of ${diff.findings} findings decided differently (${diff.before} → ${diff.after})`];
+  const versions = `${diff.before} → ${diff.after}`;
+  const lines = [`${diff.changed} of ${diff.findings} findings decided differently (${versions})`];
   for (const change of diff.changes) {
     const from = change.fromRule ? `${change.fromRule} (${change.fromDecision})` : 'no finding';
     const to = change.toRule ? `${change.toRule} (${change.toDecision})` : 'no finding';

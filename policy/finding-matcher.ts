@@ -1,12 +1,17 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../bundle/canonical-json.js';
 import type { VexStatementRef } from '../consensus/vex-consensus.js';
-import type { AffectedPackage, NormalizedAdvisory, NormalizedVexStatement } from '../domain/records.js';
+import type {
+  AffectedPackage,
+  NormalizedAdvisory,
+  NormalizedVexStatement,
+} from '../domain/records.js';
 import { advisoryFacts } from './advisory-facts.js';
 import { FINDING_INPUT_SCHEMA, type AdvisoryFacts, type FindingInput } from './finding-input.js';
 import { ecosystemKey, identityOfPurl, packageKey, versionlessPurl } from './package-identity.js';
 import { comparerFor } from './version-compare/comparer-for.js';
 import { describeInterval, matchAffected } from './version-compare/osv-range.js';
+import type { VersionComparer } from './version-compare/version-comparer.js';
 
 // Findings: SBOM components matched to advisories by ecosystem, package name and version
 // range, each ecosystem's versions ordered its own way. One finding per component and
@@ -86,7 +91,11 @@ export class AdvisoryIndex {
       return;
     }
     for (const list of this.byPackage.values()) {
-      list.sort((a, b) => compareText(a.facts.id, b.facts.id) || compareText(a.facts.documentSha256, b.facts.documentSha256));
+      list.sort(
+        (a, b) =>
+          compareText(a.facts.id, b.facts.id) ||
+          compareText(a.facts.documentSha256, b.facts.documentSha256),
+      );
     }
     this.sorted = true;
   }
@@ -96,7 +105,7 @@ function indexKey(ecosystem: string, name: string): string {
   return `${ecosystemKey(ecosystem)}\u0000${packageKey(ecosystem, name)}`;
 }
 
-function firstMatch(entries: AffectedPackage[], version: string, comparer: NonNullable<ReturnType<typeof comparerFor>>) {
+function firstMatch(entries: AffectedPackage[], version: string, comparer: VersionComparer) {
   for (const entry of entries) {
     const match = matchAffected(entry, version, comparer);
     if (match) {
@@ -155,7 +164,11 @@ export class VexIndex {
   private readonly byVulnerability = new Map<string, IndexedStatement[]>();
 
   add(statement: NormalizedVexStatement, documentSha256: string, ref: string): void {
-    const indexed = { ref: statementRef(statement, documentSha256, ref), product: statement.product, subcomponents: statement.subcomponents };
+    const indexed = {
+      ref: statementRef(statement, documentSha256, ref),
+      product: statement.product,
+      subcomponents: statement.subcomponents,
+    };
     for (const id of new Set([statement.vulnerability, ...statement.aliases])) {
       listAt(this.byVulnerability, id).push(indexed);
     }
@@ -182,7 +195,9 @@ export function statementRef(
 ): VexStatementRef {
   const optional = {
     ...(statement.justification !== undefined ? { justification: statement.justification } : {}),
-    ...(statement.impactStatement !== undefined ? { impactStatement: statement.impactStatement } : {}),
+    ...(statement.impactStatement !== undefined
+      ? { impactStatement: statement.impactStatement }
+      : {}),
     ...(statement.issuer !== undefined ? { issuer: statement.issuer } : {}),
     ...(statement.timestamp !== undefined ? { timestamp: statement.timestamp } : {}),
   };
@@ -205,7 +220,10 @@ function appliesTo(entry: IndexedStatement, purl: string, sbomSubject: string): 
     return true;
   }
 
-  return entry.subcomponents.some((s) => namesPackage(s, purl)) && namesSubject(entry.product, sbomSubject);
+  return (
+    entry.subcomponents.some((s) => namesPackage(s, purl)) &&
+    namesSubject(entry.product, sbomSubject)
+  );
 }
 
 // A purl with a version names that version; without one it names every version. A

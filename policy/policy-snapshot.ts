@@ -10,7 +10,13 @@ export const POLICY_SCHEMA = 'stella.policy/v1';
 export const POLICY_VERSION_PATTERN = /^pol-v\d+\.\d+\.\d+$/;
 
 export const SEVERITIES = ['UNKNOWN', 'LOW', 'MEDIUM', 'HIGH', 'CRITICAL'] as const;
-export const VEX_STATUSES = ['not_affected', 'affected', 'fixed', 'under_investigation', 'none'] as const;
+export const VEX_STATUSES = [
+  'not_affected',
+  'affected',
+  'fixed',
+  'under_investigation',
+  'none',
+] as const;
 export const ACTIONS = ['allow', 'warn', 'deny'] as const;
 
 export type Severity = (typeof SEVERITIES)[number];
@@ -40,7 +46,12 @@ const severity = z.preprocess(
   z.enum(SEVERITIES),
 );
 const bounds = z
-  .strictObject({ gte: z.number().optional(), gt: z.number().optional(), lt: z.number().optional(), lte: z.number().optional() })
+  .strictObject({
+    gte: z.number().optional(),
+    gt: z.number().optional(),
+    lt: z.number().optional(),
+    lte: z.number().optional(),
+  })
   .refine((b) => Object.keys(b).length > 0, { message: 'name at least one of gte, gt, lt, lte' });
 const nonEmpty = <T extends z.ZodType>(item: T) => z.array(item).min(1);
 const template = z.string().min(1).max(2000).superRefine(checkTemplate);
@@ -90,7 +101,11 @@ export const policySnapshotSchema = z
     const seen = new Set<string>();
     policy.rules.forEach((rule, i) => {
       if (seen.has(rule.id) || rule.id === 'default') {
-        ctx.addIssue({ code: 'custom', path: ['rules', i, 'id'], message: `rule id ${rule.id} is used twice` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['rules', i, 'id'],
+          message: `rule id ${rule.id} is used twice`,
+        });
       }
       seen.add(rule.id);
     });
@@ -110,16 +125,24 @@ export function parsePolicySnapshot(text: string): PolicySnapshot {
   try {
     tree = parseYaml(text, { strict: true, uniqueKeys: true, maxAliasCount: 100 });
   } catch (err) {
-    throw new StellaError('malformed_document', `policy is not valid YAML: ${(err as Error).message}`, { cause: err });
+    throw new StellaError(
+      'malformed_document',
+      `policy is not valid YAML: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const parsed = policySnapshotSchema.safeParse(tree);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
     const message = issues.map((i) => (i.path ? `${i.path}: ${i.message}` : i.message)).join('; ');
-    throw new StellaError('malformed_document', `policy does not follow ${POLICY_SCHEMA}: ${message}`, {
-      cause: parsed.error,
-      details: { issues },
-    });
+    throw new StellaError(
+      'malformed_document',
+      `policy does not follow ${POLICY_SCHEMA}: ${message}`,
+      {
+        cause: parsed.error,
+        details: { issues },
+      },
+    );
   }
 
   return parsed.data;

@@ -44,7 +44,11 @@ export async function replayBundle(bundleDir: string): Promise<ReplayResult> {
   const evaluation = new RunEvaluation(policy, bundle.run, bundle.vexLines);
   const differences: ReplayDifference[] = [];
   if (sha256Text(bundle.snapshot) !== bundle.run.policySha256) {
-    differences.push({ file: FILES.snapshot, expected: bundle.run.policySha256, actual: sha256Text(bundle.snapshot) });
+    differences.push({
+      file: FILES.snapshot,
+      expected: bundle.run.policySha256,
+      actual: sha256Text(bundle.snapshot),
+    });
   }
 
   const differing = await compareLines(
@@ -53,7 +57,12 @@ export async function replayBundle(bundleDir: string): Promise<ReplayResult> {
     differences,
   );
   const consensus = consensusText(bundle.vexLines, policy);
-  compareWhole(FILES.consensus, consensus, await readFile(bundle.file(FILES.consensus), 'utf8'), differences);
+  compareWhole(
+    FILES.consensus,
+    consensus,
+    await readFile(bundle.file(FILES.consensus), 'utf8'),
+    differences,
+  );
   const summary = evaluation.summary();
   const recorded = await readFile(bundle.file(FILES.evaluation), 'utf8');
   compareWhole(FILES.evaluation, canonicalJson(summary) + '\n', recorded, differences);
@@ -69,7 +78,10 @@ export async function replayBundle(bundleDir: string): Promise<ReplayResult> {
 }
 
 // What the bundle's findings would be decided as under another policy, per rule.
-export async function replayWithPolicy(bundleDir: string, policyText: string): Promise<DecisionDifferences> {
+export async function replayWithPolicy(
+  bundleDir: string,
+  policyText: string,
+): Promise<DecisionDifferences> {
   const bundle = await openPolicyBundle(bundleDir);
   const compiled = compilePolicyText(policyText);
   const run: RunContext = {
@@ -79,7 +91,9 @@ export async function replayWithPolicy(bundleDir: string, policyText: string): P
   };
   const evaluation = new RunEvaluation(compiled, run, bundle.vexLines);
   const after: PolicyDecision[] = [];
-  for await (const line of evaluation.decisionLines(readJsonlZst(bundle.file(FILES.findingInputs)))) {
+  for await (const line of evaluation.decisionLines(
+    readJsonlZst(bundle.file(FILES.findingInputs)),
+  )) {
     after.push(JSON.parse(line) as PolicyDecision);
   }
 
@@ -87,7 +101,10 @@ export async function replayWithPolicy(bundleDir: string, policyText: string): P
 }
 
 // Two json:policy bundles (say, the same evidence under two policy versions), per rule.
-export async function diffBundles(beforeDir: string, afterDir: string): Promise<DecisionDifferences> {
+export async function diffBundles(
+  beforeDir: string,
+  afterDir: string,
+): Promise<DecisionDifferences> {
   return explainDifferences(await readDecisions(beforeDir), await readDecisions(afterDir));
 }
 
@@ -103,11 +120,18 @@ export async function readDecisions(bundleDir: string): Promise<PolicyDecision[]
 async function openPolicyBundle(bundleDir: string) {
   const file = (relative: string) => path.join(bundleDir, relative);
   const snapshot = await readFile(file(FILES.snapshot), 'utf8').catch((err: unknown) => {
-    throw new StellaError('bad_request', `${bundleDir} is not a json:policy bundle (no ${FILES.snapshot})`, { cause: err });
+    throw new StellaError(
+      'bad_request',
+      `${bundleDir} is not a json:policy bundle (no ${FILES.snapshot})`,
+      { cause: err },
+    );
   });
   const run = JSON.parse(await readFile(file(FILES.context), 'utf8')) as RunContext;
   if (run.schema !== CONTEXT_SCHEMA) {
-    throw new StellaError('schema_mismatch', `${FILES.context} is ${String(run.schema)}, not ${CONTEXT_SCHEMA}`);
+    throw new StellaError(
+      'schema_mismatch',
+      `${FILES.context} is ${String(run.schema)}, not ${CONTEXT_SCHEMA}`,
+    );
   }
   const vexLines: string[] = [];
   for await (const line of readJsonlZst(file(FILES.vexInputs))) {
@@ -131,12 +155,22 @@ async function compareLines(
     }
     if (x.value !== y.value) {
       differing += 1;
-      differences.push({ file: FILES.decisions, line, expected: y.value ?? undefined, actual: x.value ?? undefined });
+      differences.push({
+        file: FILES.decisions,
+        line,
+        expected: y.value ?? undefined,
+        actual: x.value ?? undefined,
+      });
     }
   }
 }
 
-function compareWhole(file: string, actual: string, expected: string, differences: ReplayDifference[]) {
+function compareWhole(
+  file: string,
+  actual: string,
+  expected: string,
+  differences: ReplayDifference[],
+) {
   if (actual !== expected) {
     differences.push({ file, expected, actual });
   }

@@ -36,7 +36,10 @@ export interface AuditQuery {
   limit: number;
 }
 
-export async function appendAuditEntry(db: Database, entry: AuditEntryInput): Promise<AuditEntryView> {
+export async function appendAuditEntry(
+  db: Database,
+  entry: AuditEntryInput,
+): Promise<AuditEntryView> {
   const at = entry.at ?? new Date();
   const row = await db.auditEntry.create({
     data: {

@@ -8,6 +8,7 @@ import { PrismaClient as SqliteClient } from '../generated/sqlite/client.js';
 import { PrismaClient as PostgresClient } from '../generated/postgres/client.js';
 import { isPostgresUrl } from '../platform/config.js';
 import { packageRoot } from '../platform/package-root.js';
+import { migratePostgres } from './postgres-migrator.js';
 import { setDialect } from './sql-dialect.js';
 
 // Both generated clients expose the same model API; the SQLite one's type stands for both.
@@ -30,18 +31,21 @@ export async function openDatabase(databaseUrl: string): Promise<Database> {
   // makes a writer wait for the lock instead of failing.
   await db.$queryRawUnsafe('PRAGMA journal_mode = WAL');
   await db.$queryRawUnsafe('PRAGMA busy_timeout = 10000');
-  setDialect(db, 'sqlite');
+  setDialect(db, 'sqlite', sqlitePath(databaseUrl));
 
   return db;
 }
 
-// Applies pending migrations with `prisma migrate deploy`, through the driver adapter that
-// prisma.config.ts selects from DATABASE_URL (no schema engine download).
+// Applies pending migrations: `prisma migrate deploy` through the SQLite driver adapter (no
+// schema engine download); on PostgreSQL, see postgres-migrator.ts for why it differs.
 export async function migrateDatabase(databaseUrl: string): Promise<void> {
-  if (!isPostgresUrl(databaseUrl)) {
-    mkdirSync(path.dirname(sqlitePath(databaseUrl)), { recursive: true });
-  }
   const root = packageRoot();
+  if (isPostgresUrl(databaseUrl)) {
+    await migratePostgres(databaseUrl, path.join(root, 'prisma', 'postgres', 'migrations'));
+
+    return;
+  }
+  mkdirSync(path.dirname(sqlitePath(databaseUrl)), { recursive: true });
   const prisma = path.join(root, 'node_modules', 'prisma', 'build', 'index.js');
   await run(process.execPath, [prisma, 'migrate', 'deploy'], {
     cwd: root,

@@ -1,7 +1,8 @@
 import type { NormalizedAdvisory, SbomComponent } from '../domain/records.js';
 import type { Database } from './database.js';
 import type { InputKind } from './export-plan.js';
-import { join, sql, type Sql } from './sql-dialect.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { join, sql, sqliteFileOf, type Sql } from './sql-dialect.js';
 
 const PAGE_SIZE = 5_000;
 
@@ -115,6 +116,11 @@ export class RunRecordSource {
   }
 
   private canonicalLines(kind: InputKind, table: Sql): AsyncGenerator<string> {
+    const sqliteFile = sqliteFileOf(this.db);
+    if (sqliteFile) {
+      return streamCanonicalFromSqlite(sqliteFile, this.tenant, this.runId, kind, table);
+    }
+
     return this.pages<{ ordinal: number; canonical: string }, string>(
       (after) => sql`
         SELECT i."ordinal" AS "ordinal", r."canonical" AS "canonical"
@@ -141,5 +147,33 @@ export class RunRecordSource {
       }
       after = Number(rows[rows.length - 1].ordinal);
     }
+  }
+}
+
+// The hot path on SQLite: one read-only statement iterated row by row on the driver itself,
+// several times faster than pages through the query layer. WAL mode lets it read while
+// other processes write; memory holds one row at a time.
+async function* streamCanonicalFromSqlite(
+  file: string,
+  tenant: string,
+  runId: string,
+  kind: InputKind,
+  table: Sql,
+): AsyncGenerator<string> {
+  const connection = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+  try {
+    const statement = connection
+      .prepare(
+        `SELECT r."canonical" FROM "export_inputs" i
+         JOIN ${table.sql} r ON r."id" = i."recordId" AND r."tenant" = i."tenant"
+         WHERE i."tenant" = ? AND i."runId" = ? AND i."kind" = ?
+         ORDER BY i."ordinal"`,
+      )
+      .pluck();
+    for (const canonical of statement.iterate(tenant, runId, kind)) {
+      yield canonical as string;
+    }
+  } finally {
+    connection.close();
   }
 }

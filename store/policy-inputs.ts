@@ -15,13 +15,9 @@ export interface PlannedComponent {
   version?: string;
 }
 
-export interface RunPolicyRef {
-  policyVersion: string | null;
-}
-
 // The rows the policy adapter reads beyond RunRecordSource: components of the planned SBOMs
-// (in plan order, then document order) and the run's pinned policy version. Every query is
-// scoped by tenant and run through `export_inputs`.
+// (in plan order, then document order). Every query is scoped by tenant and run through
+// `export_inputs`.
 export class PolicyInputSource {
   constructor(
     readonly db: Database,
@@ -42,15 +38,6 @@ export class PolicyInputSource {
       const last = rows[rows.length - 1];
       after = { sbom: Number(last.sbomOrdinal), component: Number(last.ordinal) };
     }
-  }
-
-  async runPolicy(): Promise<RunPolicyRef> {
-    const run = await this.db.exportRun.findFirst({
-      where: { tenant: this.tenant, id: this.runId },
-      select: { policyVersion: true },
-    });
-
-    return { policyVersion: run?.policyVersion ?? null };
   }
 
   // Keyset paging on (plan ordinal, component ordinal): both databases order it the same.

@@ -27,7 +27,13 @@ export async function publishPolicy(
 
   try {
     const row = await db.policy.create({
-      data: { tenant, version: input.version, document: input.document, sha256, createdAt: input.now ?? new Date() },
+      data: {
+        tenant,
+        version: input.version,
+        document: input.document,
+        sha256,
+        createdAt: input.now ?? new Date(),
+      },
     });
 
     return { policy: toRecord(row), created: true };
@@ -50,11 +56,19 @@ export async function listPolicies(db: Database, tenant: string): Promise<Policy
   });
 
   return rows
-    .map((row) => ({ version: row.version, sha256: row.sha256, createdAt: row.createdAt.toISOString() }))
+    .map((row) => ({
+      version: row.version,
+      sha256: row.sha256,
+      createdAt: row.createdAt.toISOString(),
+    }))
     .sort((a, b) => comparePolicyVersions(b.version, a.version));
 }
 
-export async function getPolicy(db: Database, tenant: string, version: string): Promise<PolicyRecord> {
+export async function getPolicy(
+  db: Database,
+  tenant: string,
+  version: string,
+): Promise<PolicyRecord> {
   const policy = await findPolicy(db, tenant, version);
   if (!policy) {
     throw new StellaError('not_found', `policy ${version} not found`);
@@ -72,8 +86,15 @@ export async function latestPolicy(db: Database, tenant: string): Promise<Policy
 // The policy a run evaluates with: the version it pinned, or else the latest, which is then
 // recorded on the run so that a retry, a resume and the provenance all name the same one.
 // Call it when the run is planned; a second call returns what the first recorded.
-export async function pinRunPolicy(db: Database, tenant: string, runId: string): Promise<PolicyRecord> {
-  const run = await db.exportRun.findFirst({ where: { tenant, id: runId }, select: { policyVersion: true } });
+export async function pinRunPolicy(
+  db: Database,
+  tenant: string,
+  runId: string,
+): Promise<PolicyRecord> {
+  const run = await db.exportRun.findFirst({
+    where: { tenant, id: runId },
+    select: { policyVersion: true },
+  });
   if (!run) {
     throw new StellaError('not_found', `run ${runId} not found`);
   }
@@ -83,13 +104,19 @@ export async function pinRunPolicy(db: Database, tenant: string, runId: string):
 
   const latest = await latestPolicy(db, tenant);
   if (!latest) {
-    throw new StellaError('bad_request', 'no policy is published for this tenant; publish one first');
+    throw new StellaError(
+      'bad_request',
+      'no policy is published for this tenant; publish one first',
+    );
   }
   await db.exportRun.updateMany({
     where: { tenant, id: runId, policyVersion: null },
     data: { policyVersion: latest.version },
   });
-  const pinned = await db.exportRun.findFirst({ where: { tenant, id: runId }, select: { policyVersion: true } });
+  const pinned = await db.exportRun.findFirst({
+    where: { tenant, id: runId },
+    select: { policyVersion: true },
+  });
 
   return getPolicy(db, tenant, pinned?.policyVersion ?? latest.version);
 }
@@ -112,7 +139,11 @@ function versionNumbers(version: string): number[] {
   return match ? match.slice(1).map(Number) : [-1, -1, -1];
 }
 
-async function findPolicy(db: Database, tenant: string, version: string): Promise<PolicyRecord | null> {
+async function findPolicy(
+  db: Database,
+  tenant: string,
+  version: string,
+): Promise<PolicyRecord | null> {
   const row = await db.policy.findUnique({ where: { tenant_version: { tenant, version } } });
 
   return row ? toRecord(row) : null;
@@ -120,12 +151,25 @@ async function findPolicy(db: Database, tenant: string, version: string): Promis
 
 function sameOrConflict(existing: PolicyRecord, sha256: string): PolicyRecord {
   if (existing.sha256 !== sha256) {
-    throw new StellaError('conflict', `policy ${existing.version} is already published with other content`);
+    throw new StellaError(
+      'conflict',
+      `policy ${existing.version} is already published with other content`,
+    );
   }
 
   return existing;
 }
 
-function toRecord(row: { version: string; document: string; sha256: string; createdAt: Date }): PolicyRecord {
-  return { version: row.version, document: row.document, sha256: row.sha256, createdAt: row.createdAt.toISOString() };
+function toRecord(row: {
+  version: string;
+  document: string;
+  sha256: string;
+  createdAt: Date;
+}): PolicyRecord {
+  return {
+    version: row.version,
+    document: row.document,
+    sha256: row.sha256,
+    createdAt: row.createdAt.toISOString(),
+  };
 }

@@ -6,9 +6,19 @@ import type { Database } from './database.js';
 export type Dialect = 'sqlite' | 'postgres';
 
 const dialects = new WeakMap<object, Dialect>();
+const sqliteFiles = new WeakMap<object, string>();
 
-export function setDialect(db: Database, dialect: Dialect): void {
+export function setDialect(db: Database, dialect: Dialect, sqliteFile?: string): void {
   dialects.set(db, dialect);
+  if (sqliteFile) {
+    sqliteFiles.set(db, sqliteFile);
+  }
+}
+
+// The SQLite file behind a client, for the read paths that stream rows straight from the
+// driver (see store/export-records.ts).
+export function sqliteFileOf(db: Database): string | undefined {
+  return sqliteFiles.get(db);
 }
 
 export function dialectOf(db: Database): Dialect {

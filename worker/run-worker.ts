@@ -39,6 +39,8 @@ export async function startWorker(config: StellaConfig, logger: Logger): Promise
     maxConcurrentActivityTaskExecutions: 4,
     maxConcurrentWorkflowTaskExecutions: 20,
     shutdownGraceTime: '10 seconds',
+    // Heartbeats reach the server often enough that a cancel is noticed within seconds.
+    maxHeartbeatThrottleInterval: '2 seconds',
   });
   logger.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'Worker started');
 

@@ -7,11 +7,21 @@ import {
   proxyActivities,
 } from '@temporalio/workflow';
 import type { DistributionActivities } from '../activities/distribution-activities.js';
-import type { DistributeRunInput, DistributionOutcome } from '../distribution/distribution-request.js';
+import type {
+  DistributeRunInput,
+  DistributionOutcome,
+} from '../distribution/distribution-request.js';
 
 // Failures another attempt cannot fix: refused credentials, a bad target, a bundle that is
 // not there or does not match.
-const NON_RETRYABLE = ['bad_request', 'denied', 'not_found', 'unsupported_profile', 'integrity_failed', 'cancelled'];
+const NON_RETRYABLE = [
+  'bad_request',
+  'denied',
+  'not_found',
+  'unsupported_profile',
+  'integrity_failed',
+  'cancelled',
+];
 
 const bookkeeping = proxyActivities<DistributionActivities>({
   startToCloseTimeout: '1 minute',
@@ -34,8 +44,14 @@ const pushing = proxyActivities<DistributionActivities>({
 
 // A workflow of its own, apart from the export run: a failed distribution leaves the export
 // untouched and can be started again for the same target.
-export async function distributeRunWorkflow(input: DistributeRunInput): Promise<DistributionOutcome> {
-  await bookkeeping.recordDistribution({ tenant: input.tenant, distributionId: input.distributionId, state: 'running' });
+export async function distributeRunWorkflow(
+  input: DistributeRunInput,
+): Promise<DistributionOutcome> {
+  await bookkeeping.recordDistribution({
+    tenant: input.tenant,
+    distributionId: input.distributionId,
+    state: 'running',
+  });
   try {
     return await pushing.distributeBundle(input);
   } catch (err) {

@@ -48,9 +48,8 @@ const queueing = proxyActivities<RunSlotActivities>({
 });
 
 // A heartbeat timeout on planning and signing lets a dead worker be noticed in seconds, not
-// at the start-to-close timeout. Known gap: planRun and signBundle do not heartbeat yet (the
-// keepAlive change to export-run-activities.ts is proposed), so an attempt longer than the
-// timeout, or one blocking SQLite statement that long, fails and is retried.
+// at the start-to-close timeout. planRun and signBundle heartbeat while they work (keepAlive);
+// one blocking SQLite statement longer than the timeout still fails the attempt and is retried.
 const planning = proxyActivities<ExportRunActivities>({
   startToCloseTimeout: '30 minutes',
   heartbeatTimeout: '30 seconds',

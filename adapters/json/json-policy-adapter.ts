@@ -47,21 +47,29 @@ async function writeJsonPolicy(context: WriteContext): Promise<AdapterOutput> {
   const part = partWriter(context, output);
 
   await part(FILES.snapshot, { documents: [] }, 'application/yaml', () =>
-    writeFileAtomic(path.join(context.stagingDir, FILES.snapshot), policy.document));
+    writeFileAtomic(path.join(context.stagingDir, FILES.snapshot), policy.document),
+  );
 
   const vexLines = await collect(context.source.vexLines());
   await part(FILES.vexInputs, { kinds: ['vex'] }, JSONL_ZST, () =>
-    writeJsonlZst(path.join(context.stagingDir, FILES.vexInputs), fromArray(vexLines)));
+    writeJsonlZst(path.join(context.stagingDir, FILES.vexInputs), fromArray(vexLines)),
+  );
 
   const { advisories, vex } = await buildIndexes(context, vexLines);
   const run = runContextOf(policy, advisories.asOf(), context.profileConfig.traces === true);
   await part(FILES.context, { documents: [] }, 'application/json', () =>
-    writeFileAtomic(path.join(context.stagingDir, FILES.context), canonicalJson(run) + '\n'));
+    writeFileAtomic(path.join(context.stagingDir, FILES.context), canonicalJson(run) + '\n'),
+  );
 
   const findings = await part(FILES.findingInputs, EVIDENCE, JSONL_ZST, () =>
-    writeJsonlZst(path.join(context.stagingDir, FILES.findingInputs), findingLines(inputs, advisories, vex), {
-      onProgress: (records) => context.onProgress({ file: FILES.findingInputs, records }),
-    }));
+    writeJsonlZst(
+      path.join(context.stagingDir, FILES.findingInputs),
+      findingLines(inputs, advisories, vex, progressEvery(context, 'sbom components')),
+      {
+        onProgress: (records) => context.onProgress({ file: FILES.findingInputs, records }),
+      },
+    ),
+  );
 
   const evaluation = new RunEvaluation(compiled, run, vexLines);
   await part(FILES.decisions, EVIDENCE, JSONL_ZST, () =>
@@ -69,15 +77,18 @@ async function writeJsonPolicy(context: WriteContext): Promise<AdapterOutput> {
       path.join(context.stagingDir, FILES.decisions),
       evaluation.decisionLines(readJsonlZst(path.join(context.stagingDir, FILES.findingInputs))),
       { onProgress: (records) => context.onProgress({ file: FILES.decisions, records }) },
-    ));
+    ),
+  );
 
   const consensus = consensusText(vexLines, compiled);
   await part(FILES.consensus, { kinds: ['vex'] }, 'application/x-ndjson', () =>
-    writeFileAtomic(path.join(context.stagingDir, FILES.consensus), consensus));
+    writeFileAtomic(path.join(context.stagingDir, FILES.consensus), consensus),
+  );
 
   const summary = evaluation.summary();
   await part(FILES.evaluation, EVIDENCE, 'application/json', () =>
-    writeFileAtomic(path.join(context.stagingDir, FILES.evaluation), canonicalJson(summary) + '\n'));
+    writeFileAtomic(path.join(context.stagingDir, FILES.evaluation), canonicalJson(summary) + '\n'),
+  );
 
   output.counts = {
     findings: findings.records ?? 0,
@@ -120,7 +131,13 @@ function partWriter(context: WriteContext, output: AdapterOutput) {
     const written = await write();
     const digest = await digestFile(path.join(context.stagingDir, relative));
     const records = written && written.records !== undefined ? { records: written.records } : {};
-    const file: ManifestFile = { path: relative, mediaType, sha256: digest.sha256, size: digest.size, ...records };
+    const file: ManifestFile = {
+      path: relative,
+      mediaType,
+      sha256: digest.sha256,
+      size: digest.size,
+      ...records,
+    };
     output.files.push(file);
     output.lineage[relative] = lineage;
     context.onFileDone(file);
@@ -138,9 +155,11 @@ async function buildIndexes(context: WriteContext, vexLines: string[]) {
   // Missing: the whole advisory index is held in memory (facts and affected ranges only,
   // not summaries or details); a store-side join on package names would bound it.
   const advisories = new AdvisoryIndex();
+  const progress = progressEvery(context, 'advisories (index)');
   for await (const line of context.source.advisoryLines()) {
     const record = JSON.parse(line) as NormalizedAdvisory & { documentSha256: string };
     advisories.add(record, record.documentSha256);
+    progress();
   }
 
   return { advisories, vex };
@@ -150,8 +169,10 @@ async function* findingLines(
   inputs: PolicyInputSource,
   advisories: AdvisoryIndex,
   vex: VexIndex,
+  progress: () => void,
 ): AsyncGenerator<string> {
   for await (const component of inputs.components()) {
+    progress();
     for (const finding of advisories.findingsFor(component, vex)) {
       yield canonicalJson(finding);
     }
@@ -165,6 +186,19 @@ function runContextOf(policy: PolicyRecord, asOf: string | undefined, traces: bo
     policySha256: sha256Text(policy.document),
     asOf: asOf ?? null,
     traces,
+  };
+}
+
+// Heartbeats during the phases that write nothing for a while (building the index, reading
+// components that match no advisory): the activity's heartbeat timeout must not fire.
+function progressEvery(context: WriteContext, file: string, every = 10_000): () => void {
+  let records = 0;
+
+  return () => {
+    records += 1;
+    if (records % every === 0) {
+      context.onProgress({ file, records });
+    }
   };
 }
 

@@ -59,7 +59,9 @@ async function writeMirrorDelta(context: WriteContext): Promise<AdapterOutput> {
     const changes = await slotChanges(queries, { runId, baseRunId: base.runId, kind });
     context.onProgress({ file: `${kind} changes`, records: changes.length });
     content[kind] = await writeKindChanges(files, kind, changes, partRecordsOf(context.profileConfig));
-    changes.forEach((change) => kind === 'sboms' && sbomRecords.push(...(change.after?.records ?? [])));
+    if (kind === 'sboms') {
+      sbomRecords.push(...changes.flatMap((change) => change.after?.records ?? []));
+    }
   }
 
   const added = await queries.planDocuments(runId, base.runId);
@@ -111,9 +113,10 @@ async function slotChanges(
   queries: MirrorQueries,
   runs: { runId: string; baseRunId: string; kind: MirrorKind },
 ): Promise<SlotChange[]> {
-  const keys = await queries.changedSlotKeys(runs.runId, runs.baseRunId, runs.kind);
-  const after = groupSlots(runs.kind, await queries.slotRecords(runs.runId, runs.kind, keys));
-  const before = groupSlots(runs.kind, await queries.slotRecords(runs.baseRunId, runs.kind, keys));
+  const records = await queries.changedSlotRecords([runs.runId, runs.baseRunId], runs.kind);
+  const after = groupSlots(runs.kind, records.filter((record) => record.runId === runs.runId));
+  const before = groupSlots(runs.kind, records.filter((record) => record.runId === runs.baseRunId));
+  const keys = new Set([...after.keys(), ...before.keys()]);
   const changes: SlotChange[] = [];
   for (const key of [...keys].sort(compareText)) {
     const change = { key, before: before.get(key), after: after.get(key) };

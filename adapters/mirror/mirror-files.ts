@@ -16,7 +16,8 @@ export class MirrorFiles {
     private readonly context: WriteContext,
     schemaVersions: Record<string, string>,
   ) {
-    this.output = { files: [], lineage: {}, counts: {}, schemaVersions };
+    // manifest.yaml gets its own signature (signatures/manifest.sig) for importers.
+    this.output = { files: [], lineage: {}, counts: {}, schemaVersions, extraSignedFiles: ['manifest.yaml'] };
   }
 
   has(relative: string): boolean {

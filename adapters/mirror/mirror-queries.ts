@@ -1,7 +1,7 @@
 import { StellaError } from '../../domain/errors.js';
 import type { Database } from '../../store/database.js';
 import type { RunRecordSource } from '../../store/export-records.js';
-import { byteOrder, dialectOf, join, sql, type Sql } from '../../store/sql-dialect.js';
+import { join, sql, type Sql } from '../../store/sql-dialect.js';
 import { VEX_KEY_SEPARATOR, type MirrorKind } from './mirror-layout.js';
 
 // The reads a mirror needs beyond RunRecordSource: records with their slot keys and stored
@@ -14,7 +14,6 @@ import { VEX_KEY_SEPARATOR, type MirrorKind } from './mirror-layout.js';
 
 const PAGE_SIZE = 5_000;
 const RAW_PAGE_SIZE = 50;
-const KEYS_PER_QUERY = 500;
 
 export interface PlannedRecord {
   ordinal: number;
@@ -90,35 +89,23 @@ export class MirrorQueries {
     }
   }
 
-  // The planned records of the given slots, in plan order.
-  async slotRecords(runId: string, kind: MirrorKind, keys: string[]): Promise<PlannedRecord[]> {
-    const found: PlannedRecord[] = [];
-    for (const chunk of chunks(keys, KEYS_PER_QUERY)) {
-      const inKeys = sql`${slotKeyColumn(kind)} IN (${join(chunk)})`;
-      const rows = await this.db.$queryRaw<PlannedRecord[]>(this.recordQuery(runId, kind, inKeys));
-      found.push(...rows.map(normalizeRow));
-    }
+  // The records, in either of two plans, of the slots that differ between them: slots with
+  // a record in one plan and not the other. Store rows never change once written (new
+  // evidence is a new row), so comparing row ids compares hashes. The comparison is one
+  // grouped pass over both plans inside the database; only the changed slots' records come
+  // back, tagged with the plan they belong to.
+  async changedSlotRecords(runIds: [string, string], kind: MirrorKind): Promise<(PlannedRecord & { runId: string })[]> {
+    const { table } = recordTable(kind);
+    const inBoth = sql`"tenant" = ${this.tenant} AND "runId" IN (${join(runIds)}) AND "kind" = ${INPUT_KIND[kind]}`;
+    const changedKeys = sql`SELECT ${slotKeyColumn(kind)} FROM (
+        SELECT "recordId" FROM "export_inputs" WHERE ${inBoth}
+        GROUP BY "recordId" HAVING COUNT(*) = 1) AS c
+      JOIN ${table} r ON r."id" = c."recordId"`; // the ids came from this tenant's plans
+    const rows = await this.db.$queryRaw<(PlannedRecord & { runId: string })[]>(
+      this.recordQuery(runIds, kind, sql`${slotKeyColumn(kind)} IN (${changedKeys})`),
+    );
 
-    return found.sort((a, b) => a.ordinal - b.ordinal);
-  }
-
-  // Slots with at least one record in one plan and not the other. Store rows never change
-  // once written (new evidence is a new row), so comparing row ids compares hashes.
-  async changedSlotKeys(runId: string, baseRunId: string, kind: MirrorKind): Promise<string[]> {
-    const inputKind = INPUT_KIND[kind];
-    const plan = (id: string) => sql`SELECT "recordId" FROM "export_inputs"
-      WHERE "tenant" = ${this.tenant} AND "runId" = ${id} AND "kind" = ${inputKind}`;
-    const { table, alias } = recordTable(kind);
-    const c = byteOrder(dialectOf(this.db));
-    const rows = await this.db.$queryRaw<{ key: string }[]>(sql`
-      SELECT DISTINCT ${slotKeyColumn(kind)} AS "key" FROM ${table} ${alias}
-      WHERE ${alias}."tenant" = ${this.tenant} AND ${alias}."id" IN (
-        SELECT * FROM (${plan(runId)} EXCEPT ${plan(baseRunId)}) AS added
-        UNION ALL
-        SELECT * FROM (${plan(baseRunId)} EXCEPT ${plan(runId)}) AS removed)
-      ORDER BY "key"${c}`);
-
-    return rows.map((row) => row.key);
+    return rows.map((row) => ({ ...normalizeRow(row), runId: row.runId }));
   }
 
   async countDocuments(runId: string): Promise<number> {
@@ -132,17 +119,16 @@ export class MirrorQueries {
   // The raw documents behind a run's plan, each with the first kind (advisories, vex, sboms)
   // that uses it. With `otherRunId`: only those that plan does not use.
   async planDocuments(runId: string, otherRunId?: string): Promise<PlanDocument[]> {
-    const documents = (id: string) => sql`SELECT "documentSha256" FROM "export_inputs"
-      WHERE "tenant" = ${this.tenant} AND "runId" = ${id}`;
-    const only = otherRunId
-      ? sql`AND "documentSha256" IN (SELECT * FROM (${documents(runId)} EXCEPT ${documents(otherRunId)}) AS d)`
+    const runs = otherRunId ? [runId, otherRunId] : [runId];
+    const onlyThisRun = otherRunId
+      ? sql`HAVING MIN("runId") = ${runId} AND MAX("runId") = ${runId}`
       : sql``;
     const rows = await this.db.$queryRaw<{ sha256: string; rank: number | bigint }[]>(sql`
       SELECT "documentSha256" AS "sha256",
         MIN(CASE "kind" WHEN 'advisory' THEN 0 WHEN 'vex' THEN 1 ELSE 2 END) AS "rank"
       FROM "export_inputs"
-      WHERE "tenant" = ${this.tenant} AND "runId" = ${runId} ${only}
-      GROUP BY "documentSha256" ORDER BY "documentSha256"`);
+      WHERE "tenant" = ${this.tenant} AND "runId" IN (${join(runs)})
+      GROUP BY "documentSha256" ${onlyThisRun} ORDER BY "documentSha256"`);
 
     return rows.map((row) => ({ sha256: row.sha256, kind: KIND_BY_RANK[Number(row.rank)] }));
   }
@@ -158,19 +144,20 @@ export class MirrorQueries {
     }
   }
 
-  private recordQuery(runId: string, kind: MirrorKind, where: Sql, limit: Sql = sql``): Sql {
+  private recordQuery(runIds: string | string[], kind: MirrorKind, where: Sql, limit: Sql = sql``): Sql {
     const { table, alias } = recordTable(kind);
+    const runs = typeof runIds === 'string' ? [runIds] : runIds;
     const extra = kind === 'advisories'
       ? sql`r."source" AS "source", r."modified" AS "modified"`
       : sql`'' AS "source", NULL AS "modified"`;
 
     return sql`
-      SELECT i."ordinal" AS "ordinal", ${slotKeyColumn(kind)} AS "key", ${extra},
+      SELECT i."runId" AS "runId", i."ordinal" AS "ordinal", ${slotKeyColumn(kind)} AS "key", ${extra},
         r."canonical" AS "canonical", r."sha256" AS "sha256",
         i."documentSha256" AS "documentSha256"
       FROM "export_inputs" i
         JOIN ${table} ${alias} ON ${alias}."id" = i."recordId" AND ${alias}."tenant" = i."tenant"
-      WHERE i."tenant" = ${this.tenant} AND i."runId" = ${runId}
+      WHERE i."tenant" = ${this.tenant} AND i."runId" IN (${join(runs)})
         AND i."kind" = ${INPUT_KIND[kind]} AND ${where}
       ORDER BY i."ordinal" ${limit}`;
   }

@@ -14,7 +14,12 @@ import {
   type RateLimitOptions,
   type TenantRateLimiter,
 } from './tenant-rate-limit.js';
-import { createTokenVerifier, rejection, type Principal, type TokenVerifier } from './token-verifier.js';
+import {
+  createTokenVerifier,
+  rejection,
+  type Principal,
+  type TokenVerifier,
+} from './token-verifier.js';
 
 export interface AccessControlDependencies {
   db: Database;
@@ -53,16 +58,20 @@ async function admit(context: AccessContext, req: Request, res: Response): Promi
 
   const principal = await authenticate(context.verifier, req, res);
   attachPrincipal(req, principal);
-  await authorize(context, req, principal, match);
-  if (match!.permission.rateLimited && !withinRateLimit(context, principal, res)) {
+  const granted = await authorize(context, req, principal, match);
+  if (granted.permission.rateLimited && !withinRateLimit(context, principal, res)) {
     return false;
   }
-  auditWhenAnswered(context, req, res, principal, match!);
+  auditWhenAnswered(context, req, res, principal, granted);
 
   return true;
 }
 
-async function authenticate(verifier: TokenVerifier, req: Request, res: Response): Promise<Principal> {
+async function authenticate(
+  verifier: TokenVerifier,
+  req: Request,
+  res: Response,
+): Promise<Principal> {
   try {
     return await verifier.verify(bearerToken(req));
   } catch (err) {
@@ -90,7 +99,7 @@ async function authorize(
   req: Request,
   principal: Principal,
   match: RouteMatch | undefined,
-): Promise<void> {
+): Promise<RouteMatch> {
   if (!match) {
     await recordDenial(context, req, principal, 'route_not_listed');
     throw denied(req, 'route_not_listed');
@@ -100,6 +109,8 @@ async function authorize(
     await recordDenial(context, req, principal, 'role_missing', required);
     throw denied(req, 'role_missing', required);
   }
+
+  return match;
 }
 
 function denied(req: Request, reason: string, required?: string): StellaError {
@@ -133,12 +144,11 @@ function withinRateLimit(context: AccessContext, principal: Principal, res: Resp
     return true;
   }
 
-  // There is no rate-limit class in ERROR_CLASSES yet: 429 with the `unavailable` class, so
-  // that the CLI exits 8 and a client can back off by Retry-After.
+  // A client backs off by Retry-After; the CLI exits 8 (an export error, not bad input).
   res.status(429).setHeader('Retry-After', String(decision.retryAfterSeconds));
   res.json({
-    error_class: 'unavailable',
-    message: `too many export runs for tenant ${principal.tenant}; retry in ${decision.retryAfterSeconds}s`,
+    error_class: 'rate_limited',
+    message: `too many export runs for this tenant; retry in ${decision.retryAfterSeconds}s`,
     details: { reason: 'rate_limited', retryAfterSeconds: decision.retryAfterSeconds },
   });
 

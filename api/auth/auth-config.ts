@@ -34,10 +34,19 @@ export function loadAuthConfig(dataDir: string, env: NodeJS.ProcessEnv = process
     rolesClaim: env.STELLA_AUTH_ROLES_CLAIM ?? 'roles',
   };
   if (mode === 'local') {
-    return { mode, issuer: LOCAL_ISSUER, audience: LOCAL_AUDIENCE, keyDir: localKeyDir(dataDir), ...claims };
+    return {
+      mode,
+      issuer: LOCAL_ISSUER,
+      audience: LOCAL_AUDIENCE,
+      keyDir: localKeyDir(dataDir),
+      ...claims,
+    };
   }
   if (mode !== 'jwks') {
-    throw new StellaError('bad_request', `STELLA_AUTH must be local or jwks, not ${JSON.stringify(mode)}`);
+    throw new StellaError(
+      'bad_request',
+      `STELLA_AUTH must be local or jwks, not ${JSON.stringify(mode)}`,
+    );
   }
 
   return { mode, ...requiredJwksSettings(env), ...claims };

@@ -58,11 +58,17 @@ export function localPublicJwks(key: LocalIssuerKey): JSONWebKeySet {
   return { keys: [{ kty, crv, x, y, kid: key.kid, alg: LOCAL_TOKEN_ALGORITHM, use: 'sig' }] };
 }
 
-export async function mintLocalToken(key: LocalIssuerKey, input: TokenClaimsInput): Promise<string> {
+export async function mintLocalToken(
+  key: LocalIssuerKey,
+  input: TokenClaimsInput,
+): Promise<string> {
   if (!isValidTenant(input.tenant)) {
     throw new StellaError('bad_request', `invalid tenant ${JSON.stringify(input.tenant)}`);
   }
-  const signingKey = await importJWK({ ...key.privateJwk, alg: LOCAL_TOKEN_ALGORITHM }, LOCAL_TOKEN_ALGORITHM);
+  const signingKey = await importJWK(
+    { ...key.privateJwk, alg: LOCAL_TOKEN_ALGORITHM },
+    LOCAL_TOKEN_ALGORITHM,
+  );
 
   return new SignJWT({ tenant: input.tenant, roles: input.roles })
     .setProtectedHeader({ alg: LOCAL_TOKEN_ALGORITHM, kid: key.kid, typ: 'JWT' })

@@ -106,15 +106,20 @@ function fromJoseError(err: unknown): StellaError {
       return rejection('malformed_token', 'the token is not a valid signed JWT', err);
     default:
       // The issuer's JWKS could not be fetched or read: not the caller's fault.
-      return new StellaError('unavailable', 'the token issuer keys could not be loaded', { cause: err });
+      return new StellaError('unavailable', 'the token issuer keys could not be loaded', {
+        cause: err,
+      });
   }
 }
 
 function claimRejection(claim: string | undefined, reason: string | undefined, err: unknown) {
-  if (claim === 'iss') return rejection('wrong_issuer', 'the token was issued by an untrusted issuer', err);
-  if (claim === 'aud') return rejection('wrong_audience', 'the token is meant for another audience', err);
+  if (claim === 'iss')
+    return rejection('wrong_issuer', 'the token was issued by an untrusted issuer', err);
+  if (claim === 'aud')
+    return rejection('wrong_audience', 'the token is meant for another audience', err);
   if (claim === 'nbf') return rejection('not_yet_valid', 'the token is not valid yet', err);
-  if (reason === 'missing') return rejection('missing_claim', `the token has no ${claim} claim`, err);
+  if (reason === 'missing')
+    return rejection('missing_claim', `the token has no ${claim} claim`, err);
 
   return rejection('malformed_token', `the token ${claim} claim is invalid`, err);
 }
@@ -122,7 +127,10 @@ function claimRejection(claim: string | undefined, reason: string | undefined, e
 function principalOf(payload: JWTPayload, config: AuthConfig): Principal {
   const tenant = payload[config.tenantClaim];
   if (typeof tenant !== 'string' || !isValidTenant(tenant)) {
-    throw rejection('invalid_tenant_claim', `the token ${config.tenantClaim} claim is not a valid tenant`);
+    throw rejection(
+      'invalid_tenant_claim',
+      `the token ${config.tenantClaim} claim is not a valid tenant`,
+    );
   }
   const rawRoles = payload[config.rolesClaim];
   // Unknown role names are ignored, not fatal: an issuer may carry roles of other products.

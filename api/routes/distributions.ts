@@ -6,6 +6,8 @@ import {
   distributeRequestSchema,
   distributionId,
   distributionWorkflowId,
+  isOciAuth,
+  isS3Auth,
   normalizeTarget,
   type DistributeRequest,
   type DistributeRunInput,
@@ -44,9 +46,13 @@ export function distributionRoutes(deps: DistributionRouteDependencies): Router 
 
   router.post('/export/runs/:id/distribute', async (req, res) => {
     const request = distributeRequestSchema.parse(req.body ?? {});
+    checkAuthShape(request);
     const run = await getRun(deps.db, tenantOf(req), req.params.id);
     if (run.state !== 'succeeded') {
-      throw new StellaError('conflict', `run ${run.id} has no bundle to distribute (state ${run.state})`);
+      throw new StellaError(
+        'conflict',
+        `run ${run.id} has no bundle to distribute (state ${run.state})`,
+      );
     }
 
     const target = normalizeTarget(request.type, request.target);
@@ -69,10 +75,35 @@ export function distributionRoutes(deps: DistributionRouteDependencies): Router 
     res.json({ distributions: rows.map(distributionView) });
   });
 
+  router.get('/export/runs/:id/distributions/:distributionId', async (req, res) => {
+    const run = await getRun(deps.db, tenantOf(req), req.params.id);
+    const row = await deps.db.exportDistribution.findFirst({
+      where: { tenant: run.tenant, runId: run.id, id: req.params.distributionId },
+    });
+    if (!row) {
+      throw new StellaError('not_found', `distribution ${req.params.distributionId} not found`);
+    }
+    res.json(distributionView(row));
+  });
+
   return router;
 }
 
-async function ensureRow(db: Database, run: RunRow, type: DistributeRequest['type'], target: string) {
+function checkAuthShape(request: DistributeRequest) {
+  const fits = request.type === 'oci' ? isOciAuth(request.auth) : isS3Auth(request.auth);
+  if (request.auth && !fits) {
+    const expected =
+      request.type === 'oci' ? '{username, password} or {token}' : '{accessKeyId, secretAccessKey}';
+    throw new StellaError('bad_request', `auth for ${request.type} must be ${expected}`);
+  }
+}
+
+async function ensureRow(
+  db: Database,
+  run: RunRow,
+  type: DistributeRequest['type'],
+  target: string,
+) {
   const now = new Date();
 
   return db.exportDistribution.upsert({
@@ -104,7 +135,9 @@ async function startDistribution(
     distributionId: row.id,
     type: request.type,
     target: row.target,
-    sealedAuth: request.auth ? await sealCredentials({ keysDir: deps.config.keysDir }, row.id, request.auth) : undefined,
+    sealedAuth: request.auth
+      ? await sealCredentials({ keysDir: deps.config.keysDir }, row.id, request.auth)
+      : undefined,
   };
   // A failed distribution is started again: its row goes back to pending first, so that a
   // client polling it never reads the old failure as the outcome of the new attempt.
@@ -123,9 +156,18 @@ async function startDistribution(
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
       await deps.db.exportDistribution.updateMany({
         where: { id: row.id },
-        data: { state: 'failed', errorClass: 'unavailable', errorMessage: 'workflow not started', updatedAt: new Date() },
+        data: {
+          state: 'failed',
+          errorClass: 'unavailable',
+          errorMessage: 'workflow not started',
+          updatedAt: new Date(),
+        },
       });
-      throw new StellaError('unavailable', 'the workflow service could not start the distribution', { cause: err });
+      throw new StellaError(
+        'unavailable',
+        'the workflow service could not start the distribution',
+        { cause: err },
+      );
     }
   }
 }

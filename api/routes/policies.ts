@@ -15,12 +15,27 @@ const publishBodySchema = z.strictObject({ document: z.string().min(1).max(1_000
 export function policyRoutes(db: Database): Router {
   const router = Router();
 
-  router.post('/export/policies', express.text({ type: YAML_TYPES, limit: '1mb' }), async (req, res) => {
-    const document = typeof req.body === 'string' ? req.body : publishBodySchema.parse(req.body).document;
-    const snapshot = parsePolicySnapshot(document);
-    const { policy, created } = await publishPolicy(db, tenantOf(req), { version: snapshot.version, document });
-    res.status(created ? 201 : 200).json({ version: policy.version, sha256: policy.sha256, createdAt: policy.createdAt, name: snapshot.name });
-  });
+  router.post(
+    '/export/policies',
+    express.text({ type: YAML_TYPES, limit: '1mb' }),
+    async (req, res) => {
+      const document =
+        typeof req.body === 'string' ? req.body : publishBodySchema.parse(req.body).document;
+      const snapshot = parsePolicySnapshot(document);
+      const { policy, created } = await publishPolicy(db, tenantOf(req), {
+        version: snapshot.version,
+        document,
+      });
+      res
+        .status(created ? 201 : 200)
+        .json({
+          version: policy.version,
+          sha256: policy.sha256,
+          createdAt: policy.createdAt,
+          name: snapshot.name,
+        });
+    },
+  );
 
   router.get('/export/policies', async (req, res) => {
     res.json({ policies: await listPolicies(db, tenantOf(req)) });

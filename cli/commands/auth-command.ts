@@ -39,7 +39,10 @@ export function registerAuthCommand(program: Command): void {
 function parseRoles(names: string[]): Role[] {
   const unknown = names.filter((name) => !isRole(name));
   if (unknown.length > 0) {
-    throw new StellaError('bad_request', `unknown role ${unknown.join(', ')}; use ${ROLES.join(', ')}`);
+    throw new StellaError(
+      'bad_request',
+      `unknown role ${unknown.join(', ')}; use ${ROLES.join(', ')}`,
+    );
   }
 
   return names as Role[];

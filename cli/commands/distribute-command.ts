@@ -2,7 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, Option } from 'commander';
 import type { DistributionView } from '../../api/routes/distributions.js';
 import { isErrorClass, StellaError } from '../../domain/errors.js';
-import type { DistributeRequest, DistributionAuth } from '../../distribution/distribution-request.js';
+import type {
+  DistributeRequest,
+  DistributionAuth,
+} from '../../distribution/distribution-request.js';
 import { ApiClient } from '../api-client.js';
 import { emit, table } from '../output.js';
 
@@ -25,12 +28,17 @@ interface DistributeOptions {
 // to push a finished bundle and, unless --no-wait, waits for the outcome: a refused
 // credential exits 5 like every `denied`.
 export function registerDistributeCommand(program: Command): void {
-  const exportCommand = program.commands.find((command) => command.name() === 'export') ?? program.command('export');
+  const exportCommand =
+    program.commands.find((command) => command.name() === 'export') ?? program.command('export');
 
   exportCommand
     .command('distribute <runId>')
     .description('Push a finished bundle to an OCI registry or an S3 bucket')
-    .addOption(new Option('--oci <reference>', 'registry target, host[:port]/repository[:tag]').conflicts('s3'))
+    .addOption(
+      new Option('--oci <reference>', 'registry target, host[:port]/repository[:tag]').conflicts(
+        's3',
+      ),
+    )
     .addOption(new Option('--s3 <url>', 'bucket target, s3://bucket/prefix'))
     .option('--username <name>', 'registry user (default: $STELLA_OCI_USERNAME)')
     .option('--password-stdin', 'read the registry password from standard input')
@@ -60,14 +68,20 @@ export function registerDistributeCommand(program: Command): void {
         `/export/runs/${encodeURIComponent(runId)}/distributions`,
       );
       emit(options, distributions, () =>
-        table([['TYPE', 'TARGET', 'STATE', 'ERROR'], ...distributions.map((d) => [d.type, d.target, d.state, d.errorClass ?? ''])]),
+        table([
+          ['TYPE', 'TARGET', 'STATE', 'ERROR'],
+          ...distributions.map((d) => [d.type, d.target, d.state, d.errorClass ?? '']),
+        ]),
       );
     });
 }
 
 async function requestFrom(opts: DistributeOptions): Promise<DistributeRequest> {
   if (!opts.oci && !opts.s3) {
-    throw new StellaError('bad_request', 'name a target: --oci host/repo:tag or --s3 s3://bucket/prefix');
+    throw new StellaError(
+      'bad_request',
+      'name a target: --oci host/repo:tag or --s3 s3://bucket/prefix',
+    );
   }
   if (opts.s3) {
     return { type: 'objstore', target: opts.s3, auth: s3AuthFromEnv() };
@@ -85,14 +99,18 @@ async function ociAuth(opts: DistributeOptions): Promise<DistributionAuth | unde
     return { username, password };
   }
   if (opts.passwordStdin || opts.username) {
-    throw new StellaError('bad_request', 'registry credentials need both a user name and a password');
+    throw new StellaError(
+      'bad_request',
+      'registry credentials need both a user name and a password',
+    );
   }
 
   return undefined;
 }
 
 function s3AuthFromEnv(): DistributionAuth | undefined {
-  const { STELLA_S3_ACCESS_KEY_ID: accessKeyId, STELLA_S3_SECRET_ACCESS_KEY: secretAccessKey } = process.env;
+  const { STELLA_S3_ACCESS_KEY_ID: accessKeyId, STELLA_S3_SECRET_ACCESS_KEY: secretAccessKey } =
+    process.env;
 
   return accessKeyId && secretAccessKey
     ? { accessKeyId, secretAccessKey, sessionToken: process.env.STELLA_S3_SESSION_TOKEN }
@@ -105,21 +123,19 @@ async function readStdin(): Promise<string> {
     chunks.push(chunk as Buffer);
   }
 
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  return Buffer.concat(chunks)
+    .toString('utf8')
+    .replace(/\r?\n$/, '');
 }
 
 async function waitForDistribution(api: ApiClient, path: string, id: string, timeoutMs: number) {
   const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const { distributions } = await api.json<{ distributions: DistributionView[] }>('GET', `${path}/distributions`);
-    const view = distributions.find((d) => d.id === id);
-    if (!view) {
-      throw new StellaError('not_found', `distribution ${id} disappeared`);
-    }
+  for (let interval = 250; ; interval = Math.min(interval * 2, 2000)) {
+    const view = await api.json<DistributionView>('GET', `${path}/distributions/${id}`);
     if (view.state === 'succeeded' || view.state === 'failed' || Date.now() > deadline) {
       return view;
     }
-    await sleep(1000);
+    await sleep(interval);
   }
 }
 
@@ -132,7 +148,10 @@ function failUnlessSucceeded(view: DistributionView, waited: boolean) {
   }
 
   const code = isErrorClass(view.errorClass) ? view.errorClass : 'export_failed';
-  throw new StellaError(code, `distribution to ${view.target} failed: ${view.errorMessage ?? view.errorClass}`);
+  throw new StellaError(
+    code,
+    `distribution to ${view.target} failed: ${view.errorMessage ?? view.errorClass}`,
+  );
 }
 
 function describe(view: DistributionView): string {

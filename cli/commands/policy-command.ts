@@ -6,7 +6,12 @@ import { extractTarZst } from '../../bundle/extract.js';
 import { removeQuietly } from '../../bundle/files.js';
 import { StellaError } from '../../domain/errors.js';
 import { describeDifferences } from '../../policy/explain-differences.js';
-import { diffBundles, replayBundle, replayWithPolicy, type ReplayResult } from '../../policy/replay-bundle.js';
+import {
+  diffBundles,
+  replayBundle,
+  replayWithPolicy,
+  type ReplayResult,
+} from '../../policy/replay-bundle.js';
 import type { PolicySummary } from '../../store/policy-store.js';
 import { ApiClient } from '../api-client.js';
 import { emit, table } from '../output.js';
@@ -44,7 +49,9 @@ function registerPublish(parent: Command) {
         throw new StellaError('not_found', `cannot read ${file}`, { cause: err });
       });
       const published = await api.json<PolicySummary & { name: string }>(
-        'POST', '/export/policies', { document },
+        'POST',
+        '/export/policies',
+        { document },
       );
       emit(options, published, () => `published ${published.version} (sha256 ${published.sha256})`);
     });
@@ -53,11 +60,16 @@ function registerPublish(parent: Command) {
 function registerList(parent: Command) {
   parent
     .command('list')
+    .description('Published versions, highest first')
     .action(async (_opts: unknown, command: Command) => {
       const { api, options } = clientOf(command);
       const { policies } = await api.json<{ policies: PolicySummary[] }>('GET', '/export/policies');
       emit(options, policies, () =>
-        table([['VERSION', 'SHA256', 'PUBLISHED'], ...policies.map((p) => [p.version, p.sha256, p.createdAt])]));
+        table([
+          ['VERSION', 'SHA256', 'PUBLISHED'],
+          ...policies.map((p) => [p.version, p.sha256, p.createdAt]),
+        ]),
+      );
     });
 }
 
@@ -67,7 +79,10 @@ function registerGet(parent: Command) {
     .description('Print a published policy (a version, or "latest") as published')
     .action(async (version: string, _opts: unknown, command: Command) => {
       const { api } = clientOf(command);
-      const response = await api.request('GET', `/export/policies/${encodeURIComponent(version)}/document`);
+      const response = await api.request(
+        'GET',
+        `/export/policies/${encodeURIComponent(version)}/document`,
+      );
       process.stdout.write(await response.text());
     });
 }
@@ -87,7 +102,10 @@ function registerReplay(parent: Command) {
   parent
     .command('replay <bundle>')
     .description('Re-evaluate a json:policy bundle from its own inputs; exit 6 if any byte differs')
-    .option('--policy <file>', 'evaluate under this policy instead and explain the differences per rule')
+    .option(
+      '--policy <file>',
+      'evaluate under this policy instead and explain the differences per rule',
+    )
     .action(async (bundle: string, opts: { policy?: string }, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>();
       if (opts.policy) {
@@ -106,14 +124,18 @@ function registerReplay(parent: Command) {
 }
 
 function describeReplay(result: ReplayResult): string {
-  const head = `${result.findings} findings under ${result.policyVersion}, inputs ${result.inputsHash}`;
+  const head =
+    `${result.findings} findings under ${result.policyVersion}` + `, inputs ${result.inputsHash}`;
   if (result.identical) {
     return `IDENTICAL: ${head}; every decision replayed byte for byte`;
   }
   const lines = [`DIFFERENT: ${head}; ${result.differingDecisions} decision line(s) differ`];
   for (const difference of result.differences) {
     lines.push(`  ${difference.file}${difference.line ? `:${difference.line}` : ''}`);
-    lines.push(`    bundle: ${clip(difference.expected)}`, `    replay: ${clip(difference.actual)}`);
+    lines.push(
+      `    bundle: ${clip(difference.expected)}`,
+      `    replay: ${clip(difference.actual)}`,
+    );
   }
 
   return lines.join('\n');

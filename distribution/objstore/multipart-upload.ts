@@ -32,20 +32,44 @@ export async function uploadMultipart(
 ): Promise<string | undefined> {
   const uploadId = await resumableUpload(context, key, object);
   const existing = await listParts(context, key, uploadId);
-  const parts: CompletedPart[] = [];
-  for (let start = 0, number = 1; start < object.size; start += context.partSize, number++) {
-    const end = Math.min(start + context.partSize, object.size);
-    const bytes = await readRange(object.file, start, end);
-    parts.push(await ensurePart(context, { key, uploadId, number, bytes, existing: existing.get(number) }));
-    context.onProgress?.({ key, uploaded: end, size: object.size });
-  }
+  const count = Math.ceil(object.size / context.partSize);
+  const parts: CompletedPart[] = new Array(count);
+  let next = 0;
+  let uploaded = 0;
+  // A few parts in flight: one stream leaves the link idle while the server checks each
+  // part's SHA-256. Memory stays at PART_CONCURRENCY × part size.
+  const worker = async () => {
+    for (let index = next++; index < count; index = next++) {
+      const start = index * context.partSize;
+      const end = Math.min(start + context.partSize, object.size);
+      const bytes = await readRange(object.file, start, end);
+      parts[index] = await ensurePart(context, {
+        key,
+        uploadId,
+        number: index + 1,
+        bytes,
+        existing: existing.get(index + 1),
+      });
+      uploaded += end - start;
+      context.onProgress?.({ key, uploaded, size: object.size });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(PART_CONCURRENCY, count) }, worker));
 
   return complete(context, key, { id: uploadId, sha256: object.sha256 }, parts);
 }
 
-async function resumableUpload(context: UploadContext, key: string, object: ObjectSource): Promise<string> {
+const PART_CONCURRENCY = 4;
+
+async function resumableUpload(
+  context: UploadContext,
+  key: string,
+  object: ObjectSource,
+): Promise<string> {
   const open = await openUploads(context, key);
-  const [latest, ...stale] = open.sort((a, b) => (b.Initiated?.getTime() ?? 0) - (a.Initiated?.getTime() ?? 0));
+  const [latest, ...stale] = open.sort(
+    (a, b) => (b.Initiated?.getTime() ?? 0) - (a.Initiated?.getTime() ?? 0),
+  );
   for (const upload of stale) {
     await abort(context, key, upload.UploadId!);
   }
@@ -84,19 +108,30 @@ async function openUploads(context: UploadContext, key: string): Promise<Multipa
       ),
     );
     uploads.push(...(page.Uploads ?? []).filter((upload) => upload.Key === key));
-    ({ NextKeyMarker: keyMarker, NextUploadIdMarker: uploadIdMarker } = page.IsTruncated ? page : {});
+    ({ NextKeyMarker: keyMarker, NextUploadIdMarker: uploadIdMarker } = page.IsTruncated
+      ? page
+      : {});
   } while (keyMarker);
 
   return uploads;
 }
 
-async function listParts(context: UploadContext, key: string, uploadId: string): Promise<Map<number, Part>> {
+async function listParts(
+  context: UploadContext,
+  key: string,
+  uploadId: string,
+): Promise<Map<number, Part>> {
   const parts = new Map<number, Part>();
   let marker: string | undefined;
   do {
     const page = await s3Call(context, `list parts of ${key}`, () =>
       context.client.send(
-        new ListPartsCommand({ Bucket: context.target.bucket, Key: key, UploadId: uploadId, PartNumberMarker: marker }),
+        new ListPartsCommand({
+          Bucket: context.target.bucket,
+          Key: key,
+          UploadId: uploadId,
+          PartNumberMarker: marker,
+        }),
       ),
     );
     for (const part of page.Parts ?? []) {
@@ -152,7 +187,12 @@ function sameBytes(existing: Part, bytes: Buffer, checksum: string): boolean {
 
 // A completion whose answer was lost is retried on an upload S3 has already closed
 // (NoSuchUpload); the finished object carrying our checksum shows that the first one landed.
-async function complete(context: UploadContext, key: string, upload: { id: string; sha256: string }, parts: CompletedPart[]) {
+async function complete(
+  context: UploadContext,
+  key: string,
+  upload: { id: string; sha256: string },
+  parts: CompletedPart[],
+) {
   try {
     const answer = await s3Call(context, `complete upload of ${key}`, () =>
       context.client.send(
@@ -167,9 +207,11 @@ async function complete(context: UploadContext, key: string, upload: { id: strin
 
     return unquote(answer.ETag);
   } catch (err) {
-    const existing = (err as Error).cause instanceof Error && ((err as Error).cause as Error).name === 'NoSuchUpload'
-      ? await headObject(context, key)
-      : undefined;
+    const existing =
+      (err as Error).cause instanceof Error &&
+      ((err as Error).cause as Error).name === 'NoSuchUpload'
+        ? await headObject(context, key)
+        : undefined;
     if (existing?.sha256 !== upload.sha256) {
       throw err;
     }
@@ -180,6 +222,12 @@ async function complete(context: UploadContext, key: string, upload: { id: strin
 
 async function abort(context: UploadContext, key: string, uploadId: string) {
   await s3Call(context, `abort stale upload of ${key}`, () =>
-    context.client.send(new AbortMultipartUploadCommand({ Bucket: context.target.bucket, Key: key, UploadId: uploadId })),
+    context.client.send(
+      new AbortMultipartUploadCommand({
+        Bucket: context.target.bucket,
+        Key: key,
+        UploadId: uploadId,
+      }),
+    ),
   );
 }

@@ -12,12 +12,18 @@ const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 export function parseS3Target(text: string): S3Target {
   const match = /^s3:\/\/([^/]+)\/?(.*)$/.exec(text);
   if (!match || !BUCKET.test(match[1])) {
-    throw new StellaError('bad_request', `S3 target ${JSON.stringify(text)}: expected s3://bucket/prefix`);
+    throw new StellaError(
+      'bad_request',
+      `S3 target ${JSON.stringify(text)}: expected s3://bucket/prefix`,
+    );
   }
 
   const prefix = match[2].replace(/\/+$/, '');
   if (prefix.split('/').some((part) => part === '..' || part === '.') || prefix.includes('//')) {
-    throw new StellaError('bad_request', `S3 target ${JSON.stringify(text)}: prefix has empty or dot segments`);
+    throw new StellaError(
+      'bad_request',
+      `S3 target ${JSON.stringify(text)}: prefix has empty or dot segments`,
+    );
   }
 
   return { bucket: match[1], prefix };
@@ -55,9 +61,12 @@ export function s3ConnectionFromEnv(env: NodeJS.ProcessEnv = process.env): S3Con
   return {
     endpoint: env.STELLA_S3_ENDPOINT || undefined,
     region: env.STELLA_S3_REGION ?? env.AWS_REGION ?? env.AWS_DEFAULT_REGION,
-    forcePathStyle: env.STELLA_S3_FORCE_PATH_STYLE ? env.STELLA_S3_FORCE_PATH_STYLE !== 'false' : undefined,
-    credentials: accessKeyId && secretAccessKey
-      ? { accessKeyId, secretAccessKey, sessionToken: env.STELLA_S3_SESSION_TOKEN }
+    forcePathStyle: env.STELLA_S3_FORCE_PATH_STYLE
+      ? env.STELLA_S3_FORCE_PATH_STYLE !== 'false'
       : undefined,
+    credentials:
+      accessKeyId && secretAccessKey
+        ? { accessKeyId, secretAccessKey, sessionToken: env.STELLA_S3_SESSION_TOKEN }
+        : undefined,
   };
 }

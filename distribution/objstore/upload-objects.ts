@@ -2,7 +2,6 @@ import { createHash } from 'node:crypto';
 import { open } from 'node:fs/promises';
 import {
   DeleteObjectCommand,
-  GetObjectCommand,
   HeadObjectCommand,
   PutObjectCommand,
   type S3Client,
@@ -95,7 +94,11 @@ function uploadContext(options: UploadObjectsOptions): UploadContext {
 }
 
 // One S3 call with retries; what fails for good leaves as a domain error.
-export async function s3Call<T>(context: UploadContext, action: string, call: () => Promise<T>): Promise<T> {
+export async function s3Call<T>(
+  context: UploadContext,
+  action: string,
+  call: () => Promise<T>,
+): Promise<T> {
   try {
     return await withRetry(call, context.retry);
   } catch (err) {
@@ -107,18 +110,29 @@ async function uploadObject(context: UploadContext, object: ObjectSource): Promi
   const key = objectKey(context.target, object.name);
   const existing = await headObject(context, key);
   if (existing?.sha256 === object.sha256 && existing.size === object.size) {
-    return { key, sha256: object.sha256, size: object.size, etag: existing.etag, outcome: 'present' };
+    return {
+      key,
+      sha256: object.sha256,
+      size: object.size,
+      etag: existing.etag,
+      outcome: 'present',
+    };
   }
 
-  const etag = object.size > context.multipartThreshold && object.file
-    ? await uploadMultipart(context, key, { ...object, file: object.file })
-    : await putWhole(context, key, object);
+  const etag =
+    object.size > context.multipartThreshold && object.file
+      ? await uploadMultipart(context, key, { ...object, file: object.file })
+      : await putWhole(context, key, object);
   context.onProgress?.({ key, uploaded: object.size, size: object.size });
 
   return { key, sha256: object.sha256, size: object.size, etag, outcome: 'uploaded' };
 }
 
-async function putWhole(context: UploadContext, key: string, object: ObjectSource): Promise<string | undefined> {
+async function putWhole(
+  context: UploadContext,
+  key: string,
+  object: ObjectSource,
+): Promise<string | undefined> {
   const body = object.bytes ?? (await readRange(object.file!, 0, object.size));
   const answer = await s3Call(context, `put ${key}`, () =>
     context.client.send(
@@ -143,14 +157,21 @@ interface ExistingObject {
   etag?: string;
 }
 
-export async function headObject(context: UploadContext, key: string): Promise<ExistingObject | undefined> {
+export async function headObject(
+  context: UploadContext,
+  key: string,
+): Promise<ExistingObject | undefined> {
   try {
     const head = await withRetry(
       () => context.client.send(new HeadObjectCommand({ Bucket: context.target.bucket, Key: key })),
       context.retry,
     );
 
-    return { sha256: head.Metadata?.[SHA256_METADATA], size: head.ContentLength, etag: unquote(head.ETag) };
+    return {
+      sha256: head.Metadata?.[SHA256_METADATA],
+      size: head.ContentLength,
+      etag: unquote(head.ETag),
+    };
   } catch (err) {
     if ((err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404) {
       return undefined;
@@ -171,23 +192,23 @@ async function removeForeignMarker(context: UploadContext, marker: ObjectSource)
   );
 }
 
-export async function readObject(context: UploadContext, key: string): Promise<Buffer> {
-  const answer = await s3Call(context, `get ${key}`, () =>
-    context.client.send(new GetObjectCommand({ Bucket: context.target.bucket, Key: key })),
-  );
-
-  return Buffer.from(await answer.Body!.transformToByteArray());
-}
-
 export async function readRange(file: string, start: number, end: number): Promise<Buffer> {
   const handle = await open(file, 'r');
   try {
     const buffer = Buffer.alloc(end - start);
     let filled = 0;
     while (filled < buffer.byteLength) {
-      const { bytesRead } = await handle.read(buffer, filled, buffer.byteLength - filled, start + filled);
+      const { bytesRead } = await handle.read(
+        buffer,
+        filled,
+        buffer.byteLength - filled,
+        start + filled,
+      );
       if (bytesRead === 0) {
-        throw new StellaError('integrity_failed', `${file} ended at ${start + filled}, expected ${end} bytes`);
+        throw new StellaError(
+          'integrity_failed',
+          `${file} ended at ${start + filled}, expected ${end} bytes`,
+        );
       }
       filled += bytesRead;
     }

@@ -67,7 +67,10 @@ export interface BundleArtifactInput {
 // config, so `oras pull` yields the archive and a registry UI shows what the bundle holds.
 export function packageBundleArtifact(input: BundleArtifactInput): PackagedArtifact {
   const media = input.media ?? {};
-  const config = bytesBlob(media.configMediaType ?? BUNDLE_MEDIA_TYPES.config, input.exportManifest);
+  const config = bytesBlob(
+    media.configMediaType ?? BUNDLE_MEDIA_TYPES.config,
+    input.exportManifest,
+  );
   const layer = fileBlob(media.layerMediaType ?? BUNDLE_MEDIA_TYPES.layer, input.archive);
   const annotations = {
     [CREATED]: input.created,
@@ -119,7 +122,10 @@ function assemble(parts: ManifestParts): PackagedArtifact {
     mediaType: OCI_MANIFEST_MEDIA_TYPE,
     artifactType: parts.artifactType,
     config: descriptor(parts.config),
-    layers: parts.layers.map(({ blob, title }) => ({ ...descriptor(blob), annotations: { [TITLE]: title } })),
+    layers: parts.layers.map(({ blob, title }) => ({
+      ...descriptor(blob),
+      annotations: { [TITLE]: title },
+    })),
     annotations: sortedRecord(parts.annotations),
   };
   const bytes = Buffer.from(JSON.stringify(manifest), 'utf8');
@@ -153,5 +159,7 @@ export function sha256Digest(bytes: Buffer): string {
 }
 
 function sortedRecord(record: Record<string, string>): Record<string, string> {
-  return Object.fromEntries(Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return Object.fromEntries(
+    Object.entries(record).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+  );
 }

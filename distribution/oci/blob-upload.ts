@@ -18,7 +18,17 @@ export interface BlobUploadOptions {
   monolithicLimit: number;
   chunkSize: number;
   mountFrom: string[];
-  onProgress?: (progress: { digest: string; uploaded: number; size: number }) => void;
+  // The upload session an earlier, interrupted push of this blob left open.
+  resumeLocation?: string;
+  onProgress?: (progress: BlobProgress) => void;
+}
+
+export interface BlobProgress {
+  digest: string;
+  uploaded: number;
+  size: number;
+  // The session to resume from should this push be interrupted (chunked uploads only).
+  location?: string;
 }
 
 export type BlobOutcome = 'present' | 'mounted' | 'uploaded';
@@ -35,6 +45,11 @@ export async function pushBlob(
     return 'present';
   }
 
+  if (blob.size > options.monolithicLimit && options.resumeLocation) {
+    await putChunked(client, await recoverSession(client, options.resumeLocation), blob, options);
+
+    return 'uploaded';
+  }
   const session = await openSession(client, blob.digest, options.mountFrom);
   if (session.mounted) {
     return 'mounted';
@@ -42,14 +57,18 @@ export async function pushBlob(
   if (blob.size <= options.monolithicLimit) {
     await putMonolithic(client, session.location, blob);
   } else {
-    await putChunked(client, session.location, blob, options);
+    await putChunked(client, { location: session.location, offset: 0 }, blob, options);
   }
 
   return 'uploaded';
 }
 
 export async function hasBlob(client: RegistryClient, digest: string): Promise<boolean> {
-  const response = await client.send({ method: 'HEAD', url: client.repoUrl(`blobs/${digest}`), expect: [200, 404] });
+  const response = await client.send({
+    method: 'HEAD',
+    url: client.repoUrl(`blobs/${digest}`),
+    expect: [200, 404],
+  });
   await response.body?.cancel();
 
   return response.status === 200;
@@ -60,21 +79,37 @@ interface UploadSession {
   location: string;
 }
 
-async function openSession(client: RegistryClient, digest: string, mountFrom: string[]): Promise<UploadSession> {
-  for (const source of mountFrom.filter((repo) => repo !== client.repository)) {
+async function openSession(
+  client: RegistryClient,
+  digest: string,
+  mountFrom: string[],
+): Promise<UploadSession> {
+  const sources = mountFrom.filter((repo) => repo !== client.repository);
+  for (const [index, source] of sources.entries()) {
     const query = new URLSearchParams({ mount: digest, from: source });
     const session = await startUpload(client, `blobs/uploads/?${query}`);
-    // 202 means the registry could not mount and opened an ordinary upload instead.
-    if (session.mounted || session.location) {
+    // 202: the registry could not mount and opened an ordinary upload instead. The last
+    // one is kept for the upload; the others are closed so that none is left dangling.
+    if (session.mounted || index === sources.length - 1) {
       return session;
     }
+    await cancelUpload(client, session.location);
   }
 
   return startUpload(client, 'blobs/uploads/');
 }
 
+async function cancelUpload(client: RegistryClient, location: string) {
+  const response = await client.send({ method: 'DELETE', url: location, expect: [204, 404] });
+  await response.body?.cancel();
+}
+
 async function startUpload(client: RegistryClient, suffix: string): Promise<UploadSession> {
-  const response = await client.send({ method: 'POST', url: client.repoUrl(suffix), expect: [201, 202] });
+  const response = await client.send({
+    method: 'POST',
+    url: client.repoUrl(suffix),
+    expect: [201, 202],
+  });
   await response.body?.cancel();
   if (response.status === 201) {
     return { mounted: true, location: '' };
@@ -96,13 +131,17 @@ async function putMonolithic(client: RegistryClient, location: string, blob: Blo
 // PATCH chunks with Content-Range, then PUT ?digest=. When a chunk fails after the client's
 // own retries, the registry is asked where the upload stands (GET on the session) and the
 // upload goes on from there; a session the registry forgot is started over.
-async function putChunked(client: RegistryClient, firstLocation: string, blob: BlobSource, options: BlobUploadOptions) {
-  let location = firstLocation;
-  let offset = 0;
+async function putChunked(
+  client: RegistryClient,
+  start: { location: string; offset: number },
+  blob: BlobSource,
+  options: BlobUploadOptions,
+) {
+  let { location, offset } = start;
   for (let recoveries = 0; offset < blob.size; ) {
     try {
       ({ location, offset } = await patchChunk(client, location, blob, offset, options.chunkSize));
-      options.onProgress?.({ digest: blob.digest, uploaded: offset, size: blob.size });
+      options.onProgress?.({ digest: blob.digest, uploaded: offset, size: blob.size, location });
     } catch (err) {
       if (!isTransient(err) || ++recoveries > 5) {
         throw err;
@@ -126,13 +165,21 @@ async function completeUpload(client: RegistryClient, digest: string, request: R
     const response = await client.send(request);
     await response.body?.cancel();
   } catch (err) {
-    if (!(err instanceof StellaError && err.code === 'not_found' && (await hasBlob(client, digest)))) {
+    if (
+      !(err instanceof StellaError && err.code === 'not_found' && (await hasBlob(client, digest)))
+    ) {
       throw err;
     }
   }
 }
 
-async function patchChunk(client: RegistryClient, location: string, blob: BlobSource, offset: number, chunkSize: number) {
+async function patchChunk(
+  client: RegistryClient,
+  location: string,
+  blob: BlobSource,
+  offset: number,
+  chunkSize: number,
+) {
   const end = Math.min(offset + chunkSize, blob.size);
   const response = await client.send({
     method: 'PATCH',
@@ -165,7 +212,10 @@ async function recoverSession(client: RegistryClient, location: string) {
   }
   await status.body?.cancel();
 
-  return { location: requireLocation(client, status), offset: uploadedBytes(status.headers.get('range')) };
+  return {
+    location: requireLocation(client, status),
+    offset: uploadedBytes(status.headers.get('range')),
+  };
 }
 
 // `Range: 0-<last byte>` as the distribution spec writes it; no header means nothing yet.

@@ -1,7 +1,12 @@
 import { StellaError } from '../../domain/errors.js';
 import type { RetryOptions } from '../retry.js';
 import { OCI_MANIFEST_MEDIA_TYPE, sha256Digest, type PackagedArtifact } from './artifact.js';
-import { pushBlob, type BlobOutcome } from './blob-upload.js';
+import {
+  pushBlob,
+  type BlobOutcome,
+  type BlobProgress,
+  type BlobUploadOptions,
+} from './blob-upload.js';
 import type { RegistryCredentials } from './registry-auth.js';
 import { RegistryClient } from './registry-client.js';
 import { formatOciReference, type OciReference } from './reference.js';
@@ -16,14 +21,13 @@ export interface OciPushOptions {
   chunkSize?: number;
   retry?: RetryOptions;
   fetch?: typeof fetch;
+  // Upload sessions (by blob digest) that an interrupted push reported through onProgress:
+  // a new attempt goes on from where the registry has the bytes up to.
+  resumeUploads?: Record<string, string>;
   onProgress?: (progress: OciPushProgress) => void;
 }
 
-export interface OciPushProgress {
-  digest: string;
-  uploaded: number;
-  size: number;
-}
+export type OciPushProgress = BlobProgress;
 
 export interface OciPushResult {
   reference: string; // host/repo:tag@digest
@@ -34,7 +38,7 @@ export interface OciPushResult {
 }
 
 export const DEFAULT_MONOLITHIC_LIMIT = 32 * 1024 * 1024;
-export const DEFAULT_CHUNK_SIZE = 16 * 1024 * 1024;
+export const DEFAULT_CHUNK_SIZE = 64 * 1024 * 1024;
 
 // Pushes blobs (each at most once), then the manifest under the tag, then pulls the
 // manifest back by tag and checks its digest: what the registry now serves is what we built.
@@ -45,7 +49,7 @@ export async function pushArtifact(options: OciPushOptions): Promise<OciPushResu
 
   const blobs = [];
   for (const blob of options.artifact.blobs) {
-    const outcome = await pushBlob(client, blob, blobOptions(options));
+    const outcome = await pushBlob(client, blob, blobOptions(options, blob.digest));
     options.onProgress?.({ digest: blob.digest, uploaded: blob.size, size: blob.size });
     blobs.push({ digest: blob.digest, size: blob.size, mediaType: blob.mediaType, outcome });
   }
@@ -53,7 +57,9 @@ export async function pushArtifact(options: OciPushOptions): Promise<OciPushResu
   await verifyPulledManifest(client, tag, options.artifact.manifestDigest);
 
   return {
-    reference: `${formatOciReference({ ...options.reference, tag, digest: undefined })}@${options.artifact.manifestDigest}`,
+    reference: `${formatOciReference({ ...options.reference, tag, digest: undefined })}@${
+      options.artifact.manifestDigest
+    }`,
     tag,
     manifestDigest: options.artifact.manifestDigest,
     manifestSize: options.artifact.manifest.byteLength,
@@ -61,11 +67,12 @@ export async function pushArtifact(options: OciPushOptions): Promise<OciPushResu
   };
 }
 
-function blobOptions(options: OciPushOptions) {
+function blobOptions(options: OciPushOptions, digest: string): BlobUploadOptions {
   return {
     monolithicLimit: options.monolithicLimit ?? DEFAULT_MONOLITHIC_LIMIT,
     chunkSize: options.chunkSize ?? DEFAULT_CHUNK_SIZE,
     mountFrom: options.mountFrom ?? [],
+    resumeLocation: options.resumeUploads?.[digest],
     onProgress: options.onProgress,
   };
 }
@@ -79,7 +86,10 @@ async function putManifest(client: RegistryClient, tag: string, artifact: Packag
     expect: [200, 404],
   });
   await head.body?.cancel();
-  if (head.status === 200 && head.headers.get('docker-content-digest') === artifact.manifestDigest) {
+  if (
+    head.status === 200 &&
+    head.headers.get('docker-content-digest') === artifact.manifestDigest
+  ) {
     return;
   }
 
@@ -102,8 +112,12 @@ async function verifyPulledManifest(client: RegistryClient, tag: string, expecte
   });
   const pulled = sha256Digest(Buffer.from(await response.arrayBuffer()));
   if (pulled !== expected) {
-    throw new StellaError('integrity_failed', `registry serves ${tag} as ${pulled}, pushed ${expected}`, {
-      details: { expected, pulled },
-    });
+    throw new StellaError(
+      'integrity_failed',
+      `registry serves ${tag} as ${pulled}, pushed ${expected}`,
+      {
+        details: { expected, pulled },
+      },
+    );
   }
 }

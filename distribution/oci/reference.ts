@@ -9,7 +9,8 @@ export interface OciReference {
 
 // Grammar of the OCI distribution spec (section "Pulling manifests"): repository path
 // components and tags as the registry accepts them.
-const REPOSITORY = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+const REPOSITORY =
+  /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const REGISTRY = /^(?:\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?$/;
@@ -46,8 +47,11 @@ function splitTag(path: string): { repository: string; tag?: string } {
   return { repository: path.slice(0, colon), tag: path.slice(colon + 1) };
 }
 
+// As container tools read it: the first component names a registry only when it has a dot
+// or a port, or is localhost; `stella/db` would be a Docker Hub path, which we refuse.
 function checkParts(text: string, ref: OciReference) {
-  if (!REGISTRY.test(ref.registry)) {
+  const looksLikeHost = /[.:]/.test(ref.registry) || ref.registry === 'localhost';
+  if (!REGISTRY.test(ref.registry) || !looksLikeHost) {
     throw badReference(text, `invalid registry host ${ref.registry}`);
   }
   if (!REPOSITORY.test(ref.repository) || ref.repository.length > 255) {
@@ -69,11 +73,14 @@ function badReference(text: string, why: string): StellaError {
 // host must be listed explicitly (STELLA_OCI_PLAIN_HTTP) to be reached without TLS.
 export function registryBaseUrl(registry: string, plainHttpHosts: readonly string[] = []): string {
   const host = registry.replace(/:[0-9]+$/, '');
-  const plain = isLoopback(host) || plainHttpHosts.includes(registry) || plainHttpHosts.includes(host);
+  const plain =
+    isLoopback(host) || plainHttpHosts.includes(registry) || plainHttpHosts.includes(host);
 
   return `${plain ? 'http' : 'https'}://${registry}`;
 }
 
 function isLoopback(host: string): boolean {
-  return host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]';
+  return (
+    host === 'localhost' || host.endsWith('.localhost') || /^127\./.test(host) || host === '[::1]'
+  );
 }

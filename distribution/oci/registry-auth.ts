@@ -25,7 +25,8 @@ export function parseChallenge(header: string): AuthChallenge | undefined {
   const params: Record<string, string> = {};
   const pattern = /([A-Za-z][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?\s*/g;
   for (const param of match[2].matchAll(pattern)) {
-    params[param[1].toLowerCase()] = param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3];
+    params[param[1].toLowerCase()] =
+      param[2] !== undefined ? param[2].replace(/\\(.)/g, '$1') : param[3];
   }
 
   return { scheme: match[1].toLowerCase(), params };
@@ -66,14 +67,23 @@ export class RegistryAuthenticator {
       return;
     }
 
-    throw new StellaError('denied', `registry asked for unsupported authentication: ${challengeHeader ?? 'none'}`);
+    throw new StellaError(
+      'denied',
+      `registry asked for unsupported authentication: ${challengeHeader ?? 'none'}`,
+    );
   }
 
   private basicHeader(challenge: AuthChallenge): string {
     const { username, password } = this.credentials ?? {};
-    const basic = username !== undefined && password !== undefined ? encodeBasic(username, password) : undefined;
+    const basic =
+      username !== undefined && password !== undefined
+        ? encodeBasic(username, password)
+        : undefined;
     if (!basic) {
-      throw new StellaError('denied', `registry requires credentials (realm ${challenge.params.realm ?? '?'})`);
+      throw new StellaError(
+        'denied',
+        `registry requires credentials (realm ${challenge.params.realm ?? '?'})`,
+      );
     }
     if (this.authorization === basic) {
       throw new StellaError('denied', 'registry refused the credentials');
@@ -108,13 +118,19 @@ export class RegistryAuthenticator {
 async function readToken(response: Response): Promise<string> {
   if (response.status === 401 || response.status === 403) {
     await response.body?.cancel();
-    throw new StellaError('denied', `token service refused the credentials (HTTP ${response.status})`);
+    throw new StellaError(
+      'denied',
+      `token service refused the credentials (HTTP ${response.status})`,
+    );
   }
   if (isRetryableStatus(response.status)) {
     await response.body?.cancel();
     throw new TransientError(`token service answered HTTP ${response.status}`);
   }
-  const body = (await response.json().catch(() => ({}))) as { token?: string; access_token?: string };
+  const body = (await response.json().catch(() => ({}))) as {
+    token?: string;
+    access_token?: string;
+  };
   const token = body.token ?? body.access_token;
   if (!response.ok || !token) {
     throw new StellaError('denied', `token service gave no token (HTTP ${response.status})`);

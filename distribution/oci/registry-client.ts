@@ -1,6 +1,12 @@
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { StellaError, type ErrorClass } from '../../domain/errors.js';
-import { DEFAULT_RETRY, isRetryableStatus, TransientError, withRetry, type RetryOptions } from '../retry.js';
+import {
+  DEFAULT_RETRY,
+  isRetryableStatus,
+  TransientError,
+  withRetry,
+  type RetryOptions,
+} from '../retry.js';
 import { RegistryAuthenticator, type RegistryCredentials } from './registry-auth.js';
 import { registryBaseUrl, type OciReference } from './reference.js';
 
@@ -76,7 +82,10 @@ export class RegistryClient {
       response = await this.attempt(request);
       if (response.status === 401) {
         await response.body?.cancel();
-        throw new StellaError('denied', `registry ${new URL(this.baseUrl).host} refused the credentials`);
+        throw new StellaError(
+          'denied',
+          `registry ${new URL(this.baseUrl).host} refused the credentials`,
+        );
       }
     }
     if (request.expect.includes(response.status)) {
@@ -88,18 +97,26 @@ export class RegistryClient {
 
   private async attempt(request: RegistryRequest): Promise<Response> {
     const body = request.body?.();
-    const authorization = this.auth.header();
+    // Credentials go to the registry itself only, never to a host an upload Location or a
+    // resumed session names.
+    const sameOrigin = new URL(request.url).origin === new URL(this.baseUrl).origin;
+    const authorization = sameOrigin ? this.auth.header() : undefined;
     try {
       return await this.fetchImpl(request.url, {
         method: request.method,
         headers: { ...request.headers, ...(authorization ? { authorization } : {}) },
-        body: body as RequestInit['body'],
+        // undici moves a web stream about twice as fast as a Node stream (measured on
+        // loopback with 1 MiB reads), which shows on multi-GiB layers.
+        body: (body instanceof Readable ? Readable.toWeb(body) : body) as RequestInit['body'],
         redirect: 'follow',
         ...(body && !Buffer.isBuffer(body) ? { duplex: 'half' } : {}),
       } as RequestInit);
     } catch (err) {
       (body as Readable | undefined)?.destroy?.();
-      throw new TransientError(`${request.method} ${redact(request.url)} failed: ${describe(err)}`, { cause: err });
+      throw new TransientError(
+        `${request.method} ${redact(request.url)} failed: ${describe(err)}`,
+        { cause: err },
+      );
     }
   }
 }
@@ -110,7 +127,8 @@ interface OciErrorBody {
 
 async function registryError(request: RegistryRequest, response: Response): Promise<Error> {
   const text = await response.text().catch(() => '');
-  const summary = `${request.method} ${redact(request.url)}: HTTP ${response.status}${ociErrors(text)}`;
+  const status = `HTTP ${response.status}${ociErrors(text)}`;
+  const summary = `${request.method} ${redact(request.url)}: ${status}`;
   if (isRetryableStatus(response.status)) {
     return new TransientError(summary);
   }

@@ -78,7 +78,8 @@ function pairUp(bounds: Bound[]): VersionInterval[] {
     if (bound.kind === 'introduced') {
       open ??= bound.version;
     } else if (open !== undefined) {
-      const end = bound.kind === 'fixed' ? { fixed: bound.version } : { lastAffected: bound.version };
+      const end =
+        bound.kind === 'fixed' ? { fixed: bound.version } : { lastAffected: bound.version };
       intervals.push({ introduced: open, ...end });
       open = undefined;
     }

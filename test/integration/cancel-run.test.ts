@@ -25,28 +25,35 @@ describe('export run cancellation', { timeout: 300_000 }, () => {
     await stack?.stop();
   });
 
-  describe('when one run writes and a second waits for a slot', () => {
-    it('ends both cancelled, the waiting one never started, and leaves no file behind', async () => {
+  describe('when a run waits for a slot', () => {
+    it('ends cancelled through the CLI without ever starting', async () => {
       const api = stack.client(TENANT);
-      const writing = await api.json<RunView>('POST', '/export/runs', { profileId: 'prof_json_raw' });
-      await waitForWriteHeartbeat(stack, writing.id);
+      const holder = await occupySlot(stack);
       const waiting = await api.json<RunView>('POST', '/export/runs', { profileId: 'prof_json_raw' });
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       const queued = await api.json<RunView>('GET', `/export/runs/${waiting.id}`);
 
       const env = { ...stellaEnv(stack.config), STELLA_API_URL: stack.api.url, STELLA_TENANT: TENANT };
       const viaCli = await runCli(['export', 'run', 'cancel', waiting.id], env);
-      await api.json('POST', `/export/runs/${writing.id}/cancel`);
-      const [first, second] = await Promise.all([
-        waitForRun(api, writing.id, { quiet: true, intervalMs: 250, timeoutMs: 60_000 }),
-        waitForRun(api, waiting.id, { quiet: true, intervalMs: 250, timeoutMs: 60_000 }),
-      ]);
+      const ended = await waitForRun(api, waiting.id, { quiet: true, intervalMs: 250, timeoutMs: 60_000 });
+      await stack.db.exportRun.delete({ where: { id: holder } });
 
       assert.equal(queued.state, 'queued');
       assert.equal(viaCli.code, 0, viaCli.stderr);
-      assert.deepEqual([first.state, first.errorClass], ['cancelled', 'cancelled']);
-      assert.deepEqual([second.state, second.errorClass], ['cancelled', 'cancelled']);
-      assert.equal(second.startedAt, null);
+      assert.deepEqual([ended.state, ended.errorClass, ended.startedAt], ['cancelled', 'cancelled', null]);
+    });
+  });
+
+  describe('when a run is cancelled in the middle of its write', () => {
+    it('ends cancelled and leaves no bundle, archive or staging file behind', async () => {
+      const api = stack.client(TENANT);
+      const writing = await api.json<RunView>('POST', '/export/runs', { profileId: 'prof_json_raw' });
+      await waitForWriteHeartbeat(stack, writing.id);
+
+      await api.json('POST', `/export/runs/${writing.id}/cancel`);
+      const ended = await waitForRun(api, writing.id, { quiet: true, intervalMs: 250, timeoutMs: 60_000 });
+
+      assert.deepEqual([ended.state, ended.errorClass], ['cancelled', 'cancelled']);
       assert.deepEqual(await tenantFiles(stack), ['.staging']);
       assert.deepEqual(await stagingFiles(stack), []);
     });
@@ -61,6 +68,26 @@ describe('export run cancellation', { timeout: 300_000 }, () => {
     });
   });
 });
+
+// A run row in an active state without a workflow: it takes the tenant's only slot.
+async function occupySlot(stack: ExportStack): Promise<string> {
+  const id = `run_${TENANT}_slotholder`;
+  await stack.db.exportRun.create({
+    data: {
+      id,
+      tenant: TENANT,
+      profileId: 'prof_json_raw',
+      profileKind: 'json:raw',
+      trigger: 'api',
+      state: 'writing',
+      filters: '{}',
+      workflowId: id,
+      createdAt: new Date(),
+    },
+  });
+
+  return id;
+}
 
 // Waits until the write activity has reported progress: the cancel then lands mid-write.
 async function waitForWriteHeartbeat(stack: ExportStack, runId: string): Promise<void> {

@@ -174,15 +174,6 @@ describe('json:raw export', { timeout: 300_000 }, () => {
       assert.deepEqual(runs, []);
     });
   });
-
-  describe('a profile whose adapter does not exist yet', () => {
-    it('refuses to run with unsupported_profile', async () => {
-      await assert.rejects(
-        stack.client().json('POST', '/export/runs', { profileId: 'prof_mirror_delta' }),
-        (err: StellaError) => err.code === 'unsupported_profile',
-      );
-    });
-  });
 });
 
 async function exportAndWait(stack: ExportStack, tenant: string): Promise<RunView> {

@@ -32,22 +32,31 @@ describe('tenant isolation under random requests', { timeout: 180_000 }, () => {
   describe('any method, path, id, query, header and body from another tenant', () => {
     it('returns no byte of the victim tenant and changes none of its rows', async () => {
       await fc.assert(
-        fc.asyncProperty(attackArbitrary(() => victimRunId), async (attack) => {
-          const answer = await app.call(attack.method, attack.path, {
-            token: attackerToken,
-            headers: attack.headers,
-            body: attack.body,
-          });
-          const echoed = `${attack.path} ${attack.body ?? ''}`;
+        fc.asyncProperty(
+          attackArbitrary(() => victimRunId),
+          async (attack) => {
+            const answer = await app.call(attack.method, attack.path, {
+              token: attackerToken,
+              headers: attack.headers,
+              body: attack.body,
+            });
+            const echoed = `${attack.path} ${attack.body ?? ''}`;
 
-          for (const marker of MARKERS) {
-            assert.ok(!answer.text.includes(marker), `${attack.method} ${attack.path} leaked ${marker}`);
-          }
-          if (!echoed.includes(victimRunId)) {
-            assert.ok(!answer.text.includes(victimRunId), `${attack.method} ${attack.path} leaked the run id`);
-          }
-          assert.ok(answer.status !== 200 || !answer.text.includes(`"tenant":"${VICTIM}"`));
-        }),
+            for (const marker of MARKERS) {
+              assert.ok(
+                !answer.text.includes(marker),
+                `${attack.method} ${attack.path} leaked ${marker}`,
+              );
+            }
+            if (!echoed.includes(victimRunId)) {
+              assert.ok(
+                !answer.text.includes(victimRunId),
+                `${attack.method} ${attack.path} leaked the run id`,
+              );
+            }
+            assert.ok(answer.status !== 200 || !answer.text.includes(`"tenant":"${VICTIM}"`));
+          },
+        ),
         { numRuns: 300, seed: 20261204 },
       );
 
@@ -109,7 +118,9 @@ async function victimRows(app: SecurityApp): Promise<string> {
     audit: await app.db.auditEntry.findMany({ where, orderBy: { id: 'asc' } }),
   };
 
-  return JSON.stringify(rows, (_key, value: unknown) => (typeof value === 'bigint' ? String(value) : value));
+  return JSON.stringify(rows, (_key, value: unknown) =>
+    typeof value === 'bigint' ? String(value) : value,
+  );
 }
 
 interface Attack {
@@ -129,7 +140,19 @@ function attackArbitrary(victimRunId: () => string): fc.Arbitrary<Attack> {
     fc.stringMatching(/^[a-z0-9_.%-]{1,40}$/),
   );
   const path = fc.oneof(
-    fc.tuple(id, fc.constantFrom('', '/download', '/manifest', '/provenance', '/signatures', '/cancel', '/distributions'))
+    fc
+      .tuple(
+        id,
+        fc.constantFrom(
+          '',
+          '/download',
+          '/manifest',
+          '/provenance',
+          '/signatures',
+          '/cancel',
+          '/distributions',
+        ),
+      )
       .map(([runId, suffix]) => `/export/runs/${runId}${suffix}`),
     id.map((profileId) => `/export/profiles/${profileId}`),
     query().map((q) => `/export/runs?${q}`),
@@ -137,33 +160,62 @@ function attackArbitrary(victimRunId: () => string): fc.Arbitrary<Attack> {
     query().map((q) => `/export/audit?${q}`),
   );
   const headers = fc.dictionary(
-    fc.constantFrom('x-stella-tenant', 'x-tenant', 'x-forwarded-for', 'idempotency-key', 'x-original-url'),
-    fc.oneof(fc.constant(VICTIM), fc.constant('globex-key'), fc.constant(`/export/runs/${victimRunId()}`)),
+    fc.constantFrom(
+      'x-stella-tenant',
+      'x-tenant',
+      'x-forwarded-for',
+      'idempotency-key',
+      'x-original-url',
+    ),
+    fc.oneof(
+      fc.constant(VICTIM),
+      fc.constant('globex-key'),
+      fc.constant(`/export/runs/${victimRunId()}`),
+    ),
   );
   const body = fc.option(
-    fc.record(
-      {
-        profileId: fc.constantFrom('globex-only', 'prof_json_raw'),
-        baseRunId: fc.constant(victimRunId()),
-        id: fc.constantFrom('globex-only', 'copy'),
-        name: fc.string({ maxLength: 20 }),
-        kind: fc.constant('json:raw'),
-        tenant: fc.constant(VICTIM),
-      },
-      { requiredKeys: [] },
-    ).map((value) => JSON.stringify(value)),
+    fc
+      .record(
+        {
+          profileId: fc.constantFrom('globex-only', 'prof_json_raw'),
+          baseRunId: fc.constant(victimRunId()),
+          id: fc.constantFrom('globex-only', 'copy'),
+          name: fc.string({ maxLength: 20 }),
+          kind: fc.constant('json:raw'),
+          tenant: fc.constant(VICTIM),
+        },
+        { requiredKeys: [] },
+      )
+      .map((value) => JSON.stringify(value)),
     { nil: undefined },
   );
 
-  return fc.record({ method: fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'HEAD'), path, headers, body })
-    .map((attack) => ({ ...attack, body: attack.method === 'GET' || attack.method === 'HEAD' ? undefined : attack.body }));
+  return fc
+    .record({
+      method: fc.constantFrom('GET', 'POST', 'PATCH', 'DELETE', 'HEAD'),
+      path,
+      headers,
+      body,
+    })
+    .map((attack) => ({
+      ...attack,
+      body: attack.method === 'GET' || attack.method === 'HEAD' ? undefined : attack.body,
+    }));
 }
 
 function query(): fc.Arbitrary<string> {
   return fc
     .dictionary(
       fc.constantFrom('tenant', 'profileId', 'state', 'limit', 'action', 'kind', 'createdAfter'),
-      fc.constantFrom(VICTIM, 'globex-only', 'failed', '500', 'run.create', 'json', '1970-01-01T00:00:00Z'),
+      fc.constantFrom(
+        VICTIM,
+        'globex-only',
+        'failed',
+        '500',
+        'run.create',
+        'json',
+        '1970-01-01T00:00:00Z',
+      ),
     )
     .map((entries) => new URLSearchParams(entries).toString());
 }

@@ -26,7 +26,8 @@ describe('ingest limits', () => {
     describe('when a JSON document nests deeper than the limit', () => {
       it('throws malformed_document naming the depth limit', () => {
         const depth = MAX_NESTING_DEPTH + 1;
-        const text = `{"schema_version":"1.4.0","id":"X","a":${'['.repeat(depth)}${']'.repeat(depth)}}`;
+        const nested = `${'['.repeat(depth)}${']'.repeat(depth)}`;
+        const text = `{"schema_version":"1.4.0","id":"X","a":${nested}}`;
 
         rejectsWith(encode(text), 'deep.json', /nested deeper than the 64-level limit/);
       });
@@ -42,7 +43,10 @@ describe('ingest limits', () => {
 
     describe('when a YAML document nests deeper than the limit', () => {
       it('throws malformed_document naming the depth limit', () => {
-        const lines = Array.from({ length: MAX_NESTING_DEPTH + 2 }, (_, i) => `${'  '.repeat(i)}k${i}:`);
+        const lines = Array.from(
+          { length: MAX_NESTING_DEPTH + 2 },
+          (_, i) => `${'  '.repeat(i)}k${i}:`,
+        );
 
         rejectsWith(encode(`${lines.join('\n')} end\n`), 'deep.yaml', /nested deeper/);
       });

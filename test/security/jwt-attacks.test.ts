@@ -7,7 +7,11 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { importJWK, SignJWT, type JWTPayload } from 'jose';
 import { LOCAL_AUDIENCE, LOCAL_ISSUER, localKeyDir } from '../../api/auth/auth-config.js';
-import { localPublicJwks, readLocalIssuerKey, type LocalIssuerKey } from '../../api/auth/local-issuer.js';
+import {
+  localPublicJwks,
+  readLocalIssuerKey,
+  type LocalIssuerKey,
+} from '../../api/auth/local-issuer.js';
 import { createTokenVerifier } from '../../api/auth/token-verifier.js';
 import { removeQuietly } from '../../bundle/files.js';
 import type { StellaError } from '../../domain/errors.js';
@@ -80,7 +84,8 @@ describe('bearer token authentication', { timeout: 120_000 }, () => {
     });
   });
 
-  describe('when the token is HMAC-signed with the public key as the secret (HS/RS confusion)', () => {
+  // The HS/RS confusion: an HMAC over the token keyed with the published public key.
+  describe('when the token is HS256-signed with the public key as the secret', () => {
     it('answers 401 alg_not_allowed', async () => {
       const publicJwk = JSON.stringify(localPublicJwks(key).keys[0]);
       const token = await new SignJWT(good())
@@ -105,13 +110,19 @@ describe('bearer token authentication', { timeout: 120_000 }, () => {
 
   describe('when the token names another issuer', () => {
     it('answers 401 wrong_issuer', async () => {
-      await expectRejected(await signed(key, { ...good(), iss: 'https://evil.example' }), 'wrong_issuer');
+      await expectRejected(
+        await signed(key, { ...good(), iss: 'https://evil.example' }),
+        'wrong_issuer',
+      );
     });
   });
 
   describe('when the token is for another audience', () => {
     it('answers 401 wrong_audience', async () => {
-      await expectRejected(await signed(key, { ...good(), aud: 'another-service' }), 'wrong_audience');
+      await expectRejected(
+        await signed(key, { ...good(), aud: 'another-service' }),
+        'wrong_audience',
+      );
     });
   });
 
@@ -184,7 +195,9 @@ describe('token verifier in jwks mode', { timeout: 60_000 }, () => {
   before(async () => {
     dir = await mkdtemp(path.join(os.tmpdir(), 'stella-jwks-'));
     await writeFile(path.join(dir, 'jwks.json'), JSON.stringify(jwks));
-    server = createServer((_req, res) => res.setHeader('content-type', 'application/json').end(JSON.stringify(jwks)));
+    server = createServer((_req, res) =>
+      res.setHeader('content-type', 'application/json').end(JSON.stringify(jwks)),
+    );
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     jwksUrl = `http://127.0.0.1:${(server.address() as { port: number }).port}/jwks.json`;
   });
@@ -194,16 +207,32 @@ describe('token verifier in jwks mode', { timeout: 60_000 }, () => {
     await removeQuietly(dir);
   });
 
-  const claims = (): JWTPayload => ({ iss: issuer, aud: audience, sub: 'svc', tenant: 'acme', roles: ['Export.Viewer'], exp: NOW() + 60 });
+  const claims = (): JWTPayload => ({
+    iss: issuer,
+    aud: audience,
+    sub: 'svc',
+    tenant: 'acme',
+    roles: ['Export.Viewer'],
+    exp: NOW() + 60,
+  });
   const common = { issuer, audience, tenantClaim: 'tenant', rolesClaim: 'roles' };
 
   describe('verify', () => {
     describe('when the keys come from a JWKS file', () => {
       it('returns the principal of a token signed by the issuer', async () => {
-        const verifier = createTokenVerifier({ mode: 'jwks', jwksFile: path.join(dir, 'jwks.json'), ...common });
+        const verifier = createTokenVerifier({
+          mode: 'jwks',
+          jwksFile: path.join(dir, 'jwks.json'),
+          ...common,
+        });
         const principal = await verifier.verify(await signed(idpKey, claims()));
 
-        assert.deepEqual(principal, { subject: 'svc', tenant: 'acme', roles: ['Export.Viewer'], issuer });
+        assert.deepEqual(principal, {
+          subject: 'svc',
+          tenant: 'acme',
+          roles: ['Export.Viewer'],
+          issuer,
+        });
       });
     });
 
@@ -212,27 +241,42 @@ describe('token verifier in jwks mode', { timeout: 60_000 }, () => {
         const verifier = createTokenVerifier({ mode: 'jwks', jwksUrl, ...common });
 
         assert.equal((await verifier.verify(await signed(idpKey, claims()))).tenant, 'acme');
-        await assert.rejects(verifier.verify(await signed(idpKey, claims(), { kid: 'idp-2' })), (err: StellaError) =>
-          err.code === 'unauthenticated' && err.details?.reason === 'unknown_kid');
+        await assert.rejects(
+          verifier.verify(await signed(idpKey, claims(), { kid: 'idp-2' })),
+          (err: StellaError) =>
+            err.code === 'unauthenticated' && err.details?.reason === 'unknown_kid',
+        );
       });
     });
 
     describe('when a token of the local issuer is shown to a jwks-mode verifier', () => {
       it('throws unauthenticated', async () => {
-        const verifier = createTokenVerifier({ mode: 'jwks', jwksFile: path.join(dir, 'jwks.json'), ...common });
+        const verifier = createTokenVerifier({
+          mode: 'jwks',
+          jwksFile: path.join(dir, 'jwks.json'),
+          ...common,
+        });
         const local = { kid: 'idp-1', privateJwk: newEcKey() };
 
-        await assert.rejects(verifier.verify(await signed(local, { ...claims(), iss: LOCAL_ISSUER })), (err: StellaError) =>
-          err.code === 'unauthenticated');
+        await assert.rejects(
+          verifier.verify(await signed(local, { ...claims(), iss: LOCAL_ISSUER })),
+          (err: StellaError) => err.code === 'unauthenticated',
+        );
       });
     });
   });
 });
 
-async function signed(key: LocalIssuerKey, payload: JWTPayload, header: { kid?: string } = {}): Promise<string> {
+async function signed(
+  key: LocalIssuerKey,
+  payload: JWTPayload,
+  header: { kid?: string } = {},
+): Promise<string> {
   const signingKey = await importJWK({ ...key.privateJwk, alg: 'ES256' }, 'ES256');
 
-  return new SignJWT(payload).setProtectedHeader({ alg: 'ES256', kid: header.kid ?? key.kid }).sign(signingKey);
+  return new SignJWT(payload)
+    .setProtectedHeader({ alg: 'ES256', kid: header.kid ?? key.kid })
+    .sign(signingKey);
 }
 
 function newEcKey(): JsonWebKey {

@@ -28,7 +28,10 @@ const TRAVERSALS = [
 describe('path-like inputs', { timeout: 60_000 }, () => {
   describe('sbomFileName', () => {
     it('returns one plain file name inside the bundle folder for any subject', () => {
-      const subjects = fc.oneof(fc.constantFrom(...TRAVERSALS), fc.string({ unit: 'binary', maxLength: 200 }));
+      const subjects = fc.oneof(
+        fc.constantFrom(...TRAVERSALS),
+        fc.string({ unit: 'binary', maxLength: 200 }),
+      );
       fc.assert(
         fc.property(subjects, fc.constantFrom('spdx', 'cyclonedx'), (subject, format) => {
           const name = sbomFileName({ subject, format, documentSha256: 'ab'.repeat(32) });
@@ -67,22 +70,42 @@ describe('path-like inputs', { timeout: 60_000 }, () => {
 
   describe('S3 targets and object keys', () => {
     it('throws bad_request for a prefix with dot or empty segments', () => {
-      for (const target of ['s3://bucket/../other', 's3://bucket/a/./b', 's3://bucket/a//b', 's3://../x']) {
-        assert.throws(() => parseS3Target(target), (err: StellaError) => err.code === 'bad_request', target);
+      for (const target of [
+        's3://bucket/../other',
+        's3://bucket/a/./b',
+        's3://bucket/a//b',
+        's3://../x',
+      ]) {
+        assert.throws(
+          () => parseS3Target(target),
+          (err: StellaError) => err.code === 'bad_request',
+          target,
+        );
       }
     });
 
     it('returns keys that start with the prefix', () => {
       const target = parseS3Target('s3://exports-bucket/acme/nightly');
 
-      assert.equal(objectKey(target, 'run_acme_1/export.json'), 'acme/nightly/run_acme_1/export.json');
+      assert.equal(
+        objectKey(target, 'run_acme_1/export.json'),
+        'acme/nightly/run_acme_1/export.json',
+      );
     });
   });
 
   describe('OCI references', () => {
     it('throws bad_request for repositories that climb or hide a path', () => {
-      for (const reference of ['registry.test/../etc:latest', 'registry.test/a/../../b', 'registry.test//x']) {
-        assert.throws(() => parseOciReference(reference), (err: StellaError) => err.code === 'bad_request', reference);
+      for (const reference of [
+        'registry.test/../etc:latest',
+        'registry.test/a/../../b',
+        'registry.test//x',
+      ]) {
+        assert.throws(
+          () => parseOciReference(reference),
+          (err: StellaError) => err.code === 'bad_request',
+          reference,
+        );
       }
     });
   });
@@ -104,7 +127,10 @@ describe('path-like inputs', { timeout: 60_000 }, () => {
         for (const suffix of ['/download', '/manifest', '/provenance', '/signatures']) {
           const answer = await app.call('GET', `/export/runs/${id}${suffix}`, { token });
 
-          assert.ok([400, 403, 404].includes(answer.status), `${id}${suffix}: ${answer.status} ${answer.text}`);
+          assert.ok(
+            [400, 403, 404].includes(answer.status),
+            `${id}${suffix}: ${answer.status} ${answer.text}`,
+          );
           assert.ok(!answer.text.includes('root:'), `${id}${suffix}`);
         }
       }

@@ -3,7 +3,11 @@ import { after, before, describe, it } from 'node:test';
 import type { Client } from '@temporalio/client';
 import { createApp } from '../../api/app.js';
 import { ROLES, type Role } from '../../api/auth/roles.js';
-import { permissionFor, ROUTE_PERMISSIONS, type RoutePermission } from '../../api/route-permissions.js';
+import {
+  permissionFor,
+  ROUTE_PERMISSIONS,
+  type RoutePermission,
+} from '../../api/route-permissions.js';
 import { createLogger } from '../../platform/logger.js';
 import type { Database } from '../../store/database.js';
 import { runCli } from '../support/cli.js';
@@ -45,36 +49,87 @@ describe('role matrix', { timeout: 120_000 }, () => {
   });
 
   describe('every route of the table × every role', () => {
-    it('returns 401 without a token, 403 below the route role and reaches the handler otherwise', async () => {
+    it('returns 401 anonymous, 403 below the route role, the handler otherwise', async () => {
       const failures: string[] = [];
       let denials = 0;
-      for (const permission of ROUTE_PERMISSIONS) {
-        for (const caller of CALLERS) {
-          const path = concretePath(permission.pattern);
-          const body = permission.method === 'GET' ? undefined : '{}';
-          const answer = await app.call(permission.method, path, { token: tokens.get(caller), body });
-          const expected = expectedOutcome(permission, caller);
-          const got = answer.status === 401 || answer.status === 403 ? answer.status : 'reaches';
-          if (got !== expected) {
-            failures.push(`${permission.method} ${path} as ${caller}: ${answer.status} ${answer.text.slice(0, 120)}`);
-          }
-          if (expected === 403) {
-            denials += 1;
-            assert.equal(answer.body.error_class, 'denied');
-            assert.equal((answer.body.details as { requiredRole?: string })?.requiredRole, permission.access);
-          }
+      const cells = ROUTE_PERMISSIONS.flatMap((permission) =>
+        CALLERS.map((caller) => ({ permission, caller })),
+      );
+      for (const { permission, caller } of cells) {
+        const path = concretePath(permission.pattern);
+        const body = permission.method === 'GET' ? undefined : '{}';
+        const answer = await app.call(permission.method, path, { token: tokens.get(caller), body });
+        const expected = expectedOutcome(permission, caller);
+        const got = answer.status === 401 || answer.status === 403 ? answer.status : 'reaches';
+        if (got !== expected) {
+          const said = answer.text.slice(0, 99);
+          failures.push(`${permission.method} ${path} as ${caller}: ${answer.status} ${said}`);
+        }
+        if (expected === 403) {
+          denials += 1;
+          assert.equal(answer.body.error_class, 'denied');
+          assert.equal(answer.body.details?.requiredRole, permission.access);
         }
       }
 
       assert.deepEqual(failures, []);
-      const audited = await app.db.auditEntry.count({ where: { tenant: 'matrix', action: 'access.denied' } });
+      const audited = await app.db.auditEntry.count({
+        where: { tenant: 'matrix', action: 'access.denied' },
+      });
       assert.equal(audited, denials);
+    });
+  });
+
+  describe('the audit log', () => {
+    it('returns the tenant actions and denials to an Admin, newest first', async () => {
+      const admin = tokens.get('Export.Admin');
+      const profile = JSON.stringify({ id: 'audited', name: 'Audited', kind: 'json:raw' });
+      assert.equal(
+        (await app.call('POST', '/export/profiles', { token: admin, body: profile })).status,
+        201,
+      );
+
+      const created = await eventually(async () => {
+        const answer = await app.call('GET', '/export/audit?action=profile.create', {
+          token: admin,
+        });
+        const entries = answer.body.entries as { target: string; outcome: string; actor: string }[];
+
+        return entries.find((entry) => entry.target === 'audited');
+      });
+      const denials = await app.call('GET', '/export/audit?outcome=denied&limit=1000', {
+        token: admin,
+      });
+      const denied = denials.body.entries as { action: string; at: string }[];
+
+      assert.deepEqual(created && { outcome: created.outcome, actor: created.actor }, {
+        outcome: 'succeeded',
+        actor: 'matrix-user',
+      });
+      assert.ok(denied.length > 0 && denied.every((entry) => entry.action === 'access.denied'));
+      assert.deepEqual(
+        denied.map((e) => e.at),
+        denied
+          .map((e) => e.at)
+          .sort()
+          .reverse(),
+      );
+    });
+
+    it('has a store module that can only append and list', async () => {
+      const store = await import('../../store/audit-store.js');
+
+      assert.deepEqual(Object.keys(store).sort(), ['appendAuditEntry', 'listAuditEntries']);
     });
   });
 
   describe('a route that is not in the table', () => {
     it('answers 403 route_not_listed even to an Admin, and 401 without a token', async () => {
-      for (const [method, path] of [['PUT', '/export/runs'], ['GET', '/export/secrets'], ['DELETE', '/export/runs/x']]) {
+      for (const [method, path] of [
+        ['PUT', '/export/runs'],
+        ['GET', '/export/secrets'],
+        ['DELETE', '/export/runs/x'],
+      ]) {
         const answer = await app.call(method, path, { token: tokens.get('Export.Admin') });
         const anonymous = await app.call(method, path);
 
@@ -97,7 +152,10 @@ describe('role matrix', { timeout: 120_000 }, () => {
       const routes = registeredRoutes(walked.router as unknown as { stack: Layer[] });
       const missing = routes.filter(([method, path]) => !permissionFor(method, path));
 
-      assert.ok(routes.length >= 14, `only ${routes.length} routes found: ${JSON.stringify(routes)}`);
+      assert.ok(
+        routes.length >= 14,
+        `only ${routes.length} routes found: ${JSON.stringify(routes)}`,
+      );
       assert.deepEqual(missing, []);
     });
   });
@@ -105,11 +163,14 @@ describe('role matrix', { timeout: 120_000 }, () => {
   describe('a denial through the CLI', () => {
     it('exits 5 and names the missing role', async () => {
       const viewer = tokens.get('Export.Viewer')!;
-      const result = await runCli(['export', 'profiles', 'create', '--id', 'p1', '--kind', 'json:raw'], {
-        ...process.env,
-        STELLA_API_URL: app.url,
-        STELLA_TOKEN: viewer,
-      });
+      const result = await runCli(
+        ['export', 'profiles', 'create', '--id', 'p1', '--kind', 'json:raw'],
+        {
+          ...process.env,
+          STELLA_API_URL: app.url,
+          STELLA_TOKEN: viewer,
+        },
+      );
 
       assert.equal(result.code, 5, result.stderr);
       assert.match(result.stderr, /denied: .*Export\.Admin/);
@@ -118,7 +179,12 @@ describe('role matrix', { timeout: 120_000 }, () => {
 
   describe('the CLI without a token on the embedded stack', () => {
     it('mints a token from the local issuer key and exits 0', async () => {
-      const env: NodeJS.ProcessEnv = { ...process.env, STELLA_API_URL: app.url, STELLA_DATA_DIR: app.config.dataDir, STELLA_TENANT: 'cli' };
+      const env: NodeJS.ProcessEnv = {
+        ...process.env,
+        STELLA_API_URL: app.url,
+        STELLA_DATA_DIR: app.config.dataDir,
+        STELLA_TENANT: 'cli',
+      };
       delete env.STELLA_TOKEN;
       const result = await runCli(['export', 'profiles', 'list', '--json'], env);
 
@@ -132,10 +198,15 @@ describe('role matrix', { timeout: 120_000 }, () => {
       const flood = await app.token('flood', ['Export.Operator']);
       const statuses: number[] = [];
       for (let i = 0; i < 21; i++) {
-        statuses.push((await app.call('POST', '/export/runs', { token: flood, body: '{}' })).status);
+        statuses.push(
+          (await app.call('POST', '/export/runs', { token: flood, body: '{}' })).status,
+        );
       }
       const limited = await app.call('POST', '/export/runs', { token: flood, body: '{}' });
-      const other = await app.call('POST', '/export/runs', { token: await app.token('calm', ['Export.Operator']), body: '{}' });
+      const other = await app.call('POST', '/export/runs', {
+        token: await app.token('calm', ['Export.Operator']),
+        body: '{}',
+      });
 
       assert.ok(statuses.slice(0, 20).every((status) => status === 400));
       assert.equal(limited.status, 429);
@@ -146,9 +217,12 @@ describe('role matrix', { timeout: 120_000 }, () => {
   });
 
   describe('a request body over 1 MB', () => {
-    it('answers 400 bad_request to an Admin and 401 before reading it without a token', async () => {
+    it('answers 400 bad_request to an Admin, and 401 unread without a token', async () => {
       const body = JSON.stringify({ id: 'big', name: 'x'.repeat(1_100_000), kind: 'json:raw' });
-      const admin = await app.call('POST', '/export/profiles', { token: tokens.get('Export.Admin'), body });
+      const admin = await app.call('POST', '/export/profiles', {
+        token: tokens.get('Export.Admin'),
+        body,
+      });
       const anonymous = await app.call('POST', '/export/profiles', { body });
 
       assert.equal(admin.status, 400);
@@ -158,7 +232,10 @@ describe('role matrix', { timeout: 120_000 }, () => {
   });
 });
 
-type Layer = { route?: { path: string; methods: Record<string, boolean> }; handle?: { stack?: Layer[] } };
+type Layer = {
+  route?: { path: string; methods: Record<string, boolean> };
+  handle?: { stack?: Layer[] };
+};
 
 function registeredRoutes(router: { stack: Layer[] }): [string, string][] {
   return router.stack.flatMap((layer): [string, string][] => {
@@ -170,4 +247,16 @@ function registeredRoutes(router: { stack: Layer[] }): [string, string][] {
 
     return layer.handle?.stack ? registeredRoutes({ stack: layer.handle.stack }) : [];
   });
+}
+
+async function eventually<T>(probe: () => Promise<T | undefined>): Promise<T | undefined> {
+  for (let attempt = 0; attempt < 40; attempt++) {
+    const found = await probe();
+    if (found !== undefined) {
+      return found;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  return undefined;
 }

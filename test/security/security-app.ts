@@ -19,7 +19,11 @@ export interface SecurityApp {
   db: Database;
   config: StellaConfig;
   token(tenant: string, roles: Role[]): Promise<string>;
-  call(method: string, path: string, init?: { token?: string; headers?: Record<string, string>; body?: string }): Promise<CallResult>;
+  call(
+    method: string,
+    path: string,
+    init?: { token?: string; headers?: Record<string, string>; body?: string },
+  ): Promise<CallResult>;
   stop(): Promise<void>;
 }
 
@@ -27,7 +31,13 @@ export interface CallResult {
   status: number;
   headers: Headers;
   text: string;
-  body: { error_class?: string; details?: { reason?: string } } & Record<string, unknown>;
+  body: ErrorShape & Record<string, unknown>;
+}
+
+interface ErrorShape {
+  error_class?: string;
+  message?: string;
+  details?: { reason?: string; requiredRole?: string };
 }
 
 // The real API (route table, access layer, routes, store) on a fresh SQLite store, without
@@ -48,7 +58,8 @@ export async function startSecurityApp(): Promise<SecurityApp> {
     url,
     db,
     config,
-    token: (tenant, roles) => mintLocalToken(key, { tenant, roles, subject: `${tenant}-user`, ttlSeconds: 600 }),
+    token: (tenant, roles) =>
+      mintLocalToken(key, { tenant, roles, subject: `${tenant}-user`, ttlSeconds: 600 }),
     call: (method, target, init = {}) => call(url, method, target, init),
     stop: async () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -90,6 +101,8 @@ function noTemporal(): Client {
 
 function listen(app: Express): Promise<Server> {
   return new Promise((resolve, reject) => {
-    const server = app.listen(0, '127.0.0.1', (err?: Error) => (err ? reject(err) : resolve(server)));
+    const server = app.listen(0, '127.0.0.1', (err?: Error) =>
+      err ? reject(err) : resolve(server),
+    );
   });
 }

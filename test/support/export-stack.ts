@@ -32,7 +32,9 @@ export interface ExportStack {
 // A real stack for integration tests: a Temporal dev server on a free port, a fresh SQLite
 // store in a temp folder, the API in this process and workers as child processes (so a
 // test can SIGKILL one). Everything listens on 127.0.0.1 and is stopped by stop().
-export async function startExportStack(options: { workers?: number } = {}): Promise<ExportStack> {
+export async function startExportStack(
+  options: { workers?: number; databaseUrl?: string } = {},
+): Promise<ExportStack> {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'stella-it-'));
   const cli = await ensureTemporalCli();
   if (!cli) {
@@ -40,7 +42,7 @@ export async function startExportStack(options: { workers?: number } = {}): Prom
   }
   const temporal = await startDevServer({ cli, dbFile: path.join(dataDir, 'temporal.db') });
   const config: StellaConfig = {
-    ...loadConfig({ STELLA_DATA_DIR: dataDir }),
+    ...loadConfig({ STELLA_DATA_DIR: dataDir, DATABASE_URL: options.databaseUrl }),
     temporalAddress: temporal.address,
     apiPort: await freePort(),
     taskQueue: `stella-it-${path.basename(dataDir)}`,

@@ -28,7 +28,10 @@ export interface TestMinio {
 }
 
 export function minioBinary(): string {
-  return process.env.STELLA_MINIO_BIN ?? path.join(packageRoot(), '.tools', 'minio', MINIO_VERSION, 'minio');
+  return (
+    process.env.STELLA_MINIO_BIN ??
+    path.join(packageRoot(), '.tools', 'minio', MINIO_VERSION, 'minio')
+  );
 }
 
 export async function ensureMinio(): Promise<string> {

@@ -26,7 +26,9 @@ export interface TestRegistry {
 }
 
 export function registryAvailable(): string | undefined {
-  return existsSync(REGISTRY_BIN) ? undefined : `no ${REGISTRY_BIN}: apt-get install -y docker-registry`;
+  return existsSync(REGISTRY_BIN)
+    ? undefined
+    : `no ${REGISTRY_BIN}: apt-get install -y docker-registry`;
 }
 
 // The Debian `docker-registry` (CNCF distribution 2.8) on 127.0.0.1 with a config of our
@@ -36,12 +38,17 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stella-registry-'));
   const port = await freePort();
   const storageDir = path.join(dir, 'data');
-  const credentials = options.auth ? { username: 'stella', password: 'correct horse battery' } : undefined;
+  const credentials = options.auth
+    ? { username: 'stella', password: 'correct horse battery' }
+    : undefined;
   if (credentials) {
     await writeHtpasswd(path.join(dir, 'htpasswd'), credentials);
   }
   const configFile = path.join(dir, 'config.yml');
-  await writeFile(configFile, registryConfig(port, storageDir, credentials ? path.join(dir, 'htpasswd') : undefined));
+  await writeFile(
+    configFile,
+    registryConfig(port, storageDir, credentials ? path.join(dir, 'htpasswd') : undefined),
+  );
 
   let child = await launch(configFile, port);
 
@@ -66,7 +73,9 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
 }
 
 function registryConfig(port: number, storageDir: string, htpasswd: string | undefined): string {
-  const auth = htpasswd ? `auth:\n  htpasswd:\n    realm: stella-test\n    path: ${htpasswd}\n` : '';
+  const auth = htpasswd
+    ? `auth:\n  htpasswd:\n    realm: stella-test\n    path: ${htpasswd}\n`
+    : '';
 
   return [
     'version: 0.1',
@@ -136,16 +145,23 @@ export async function ensureCrane(): Promise<string> {
   const binDir = path.join(packageRoot(), '.tools', 'crane', CRANE_VERSION);
   const binary = path.join(binDir, 'crane');
   if (!existsSync(binary)) {
-    await run('go', ['install', `github.com/google/go-containerregistry/cmd/crane@${CRANE_VERSION}`], {
-      env: { ...process.env, GOBIN: binDir },
-      timeout: 15 * 60_000,
-    });
+    await run(
+      'go',
+      ['install', `github.com/google/go-containerregistry/cmd/crane@${CRANE_VERSION}`],
+      {
+        env: { ...process.env, GOBIN: binDir },
+        timeout: 15 * 60_000,
+      },
+    );
   }
 
   return binary;
 }
 
-export async function crane(args: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+export async function crane(
+  args: string[],
+  options: { env?: NodeJS.ProcessEnv } = {},
+): Promise<string> {
   const { stdout } = await run(await ensureCrane(), args, {
     env: { ...process.env, ...options.env },
     maxBuffer: 1 << 26,

@@ -12,7 +12,10 @@ describe('route permissions', () => {
     });
 
     it('returns the GET entry for HEAD', () => {
-      assert.equal(permissionFor('HEAD', '/export/runs/x/download')?.permission.access, 'Export.Viewer');
+      assert.equal(
+        permissionFor('HEAD', '/export/runs/x/download')?.permission.access,
+        'Export.Viewer',
+      );
     });
 
     it('returns the entry of a route written with other case and a trailing slash', () => {
