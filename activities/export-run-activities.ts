@@ -28,6 +28,10 @@ import type { Logger } from '../platform/logger.js';
 import type { StellaConfig } from '../platform/config.js';
 import { productVersion } from '../platform/product-version.js';
 import type { Signer } from '../signing/signer.js';
+import {
+  PROVENANCE_ENVELOPE_PATH,
+  signProvenanceEnvelope,
+} from '../signing/provenance-envelope.js';
 import type { Database } from '../store/database.js';
 import { planRunInputs, type PlanCounts } from '../store/export-plan.js';
 import { pinRunPolicy } from '../store/policy-store.js';
@@ -146,6 +150,7 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
         profile: { id: run.profileId, kind: run.profileKind },
         filters: JSON.parse(run.filters) as Record<string, unknown>,
         policyVersion: run.policyVersion,
+        trigger: { type: run.trigger, source: (JSON.parse(run.options) as RunOptions).triggerSource },
         adapter: state.adapter,
         schemaVersions: state.schemaVersions,
         files: state.files,
@@ -184,6 +189,10 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
         const detached = await signer.signDetached(bytes);
         await writeFileAtomic(path.join(paths.staging, 'signatures', `${name}.sig`), detached + '\n');
       }
+      // The attestation as in-toto tooling reads it: provenance.json's bytes in a DSSE envelope.
+      const provenanceBytes = await readFile(path.join(paths.staging, PROVENANCE_PATH));
+      const envelope = await signProvenanceEnvelope(signer, provenanceBytes);
+      await writeFileAtomic(path.join(paths.staging, PROVENANCE_ENVELOPE_PATH), envelope);
       const jwks = { keys: [await signer.publicJwk()] };
       await writeFileAtomic(path.join(paths.staging, JWKS_PATH), canonicalJson(jwks) + '\n');
       log.info({ keyId: signer.keyId }, 'Bundle signed');

@@ -1,15 +1,7 @@
 import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
-import { isStellaError, StellaError, type ErrorClass } from '../domain/errors.js';
+import { isStellaError, NON_RETRYABLE_CLASSES, StellaError } from '../domain/errors.js';
 import type { Logger } from '../platform/logger.js';
 
-const NOT_RETRYABLE: ErrorClass[] = [
-  'bad_request',
-  'not_found',
-  'schema_mismatch',
-  'unsupported_profile',
-  'integrity_failed',
-  'denied',
-];
 
 // The one place where an activity's error becomes a Temporal failure: its `type` carries
 // the error class to the workflow and on to the API. Bad input is raised as not retryable
@@ -25,7 +17,7 @@ export function asActivityFailure(err: unknown, log: Logger): unknown {
   return ApplicationFailure.create({
     message: domain.message,
     type: domain.code,
-    nonRetryable: NOT_RETRYABLE.includes(domain.code),
+    nonRetryable: NON_RETRYABLE_CLASSES.includes(domain.code),
     cause: err instanceof Error ? err : undefined,
   });
 }

@@ -39,7 +39,7 @@ export function createTriggerActivities(deps: TriggerDependencies) {
       const temporal = Context.current().client;
       const request = { profileId: input.profileId, filters: input.filters, trigger: input.trigger };
       const key = `${input.trigger}:${input.requestId}`;
-      const { run } = await createRun({ db, temporal, config }, input.tenant, request, key);
+      const { run } = await createRun({ db, temporal, config }, input.tenant, request, key, input.source);
       await ensureStarted(temporal, run);
       await recordTrigger(run, input);
 

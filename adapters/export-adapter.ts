@@ -28,6 +28,7 @@ export interface WriteContext {
 
 export interface RunOptions {
   baseRunId?: string;
+  triggerSource?: Record<string, unknown>;
 }
 
 export interface BaseBundle {

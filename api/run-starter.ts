@@ -41,11 +41,13 @@ export async function createRun(
   tenant: string,
   request: CreateRunRequest,
   idempotencyKey?: string,
+  // What started a scheduled or event-triggered run; it is carried into the provenance.
+  triggerSource?: Record<string, unknown>,
 ): Promise<{ run: RunRow; created: boolean }> {
   const profile = await getProfile(deps.db, tenant, request.profileId);
   adapterFor(profile.kind);
   const filters = effectiveFilters(profile.config, request.filters);
-  const options = { baseRunId: request.baseRunId };
+  const options = { baseRunId: request.baseRunId, triggerSource };
   if (profile.kind === 'mirror:delta' && !options.baseRunId) {
     throw new StellaError('bad_request', 'a mirror:delta run needs baseRunId: the export it builds on');
   }

@@ -1,4 +1,4 @@
-// On-disk constants of the bbolt file format, version 2 (see /work/shared/specs/bbolt.md).
+// On-disk constants of the bbolt file format, version 2 (see docs/formats/bbolt.md).
 // Every integer is little-endian: the format is the host's order and Trivy runs on LE hosts.
 
 export const DEFAULT_PAGE_SIZE = 4096;

@@ -1,4 +1,4 @@
-// Forward-only bbolt writer (spec /work/shared/specs/bbolt.md). The caller opens buckets and
+// Forward-only bbolt writer (format notes: docs/formats/bbolt.md). The caller opens buckets and
 // puts keys in strictly ascending byte order; full nodes go to disk at once and only the open
 // path of the tree (one leaf and one branch per level for every open bucket) stays in memory.
 //

@@ -12,6 +12,7 @@ export interface ProvenanceInput {
   profile: { id: string; kind: string };
   filters: Record<string, unknown>;
   policyVersion?: string | null;
+  trigger?: { type: string; source?: Record<string, unknown> };
   adapter: { name: string; version: string };
   schemaVersions: Record<string, string>;
   files: ManifestFile[];
@@ -37,6 +38,7 @@ export function buildProvenance(input: ProvenanceInput) {
           profile: input.profile,
           filters: input.filters,
           policyVersion: input.policyVersion ?? null,
+          trigger: input.trigger ?? null,
         },
         internalParameters: {
           adapter: input.adapter,

@@ -1,9 +1,9 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { digestFile } from '../bundle/files.js';
 import { StellaError } from '../domain/errors.js';
 import type { ApiClient } from './api-client.js';
 
@@ -33,7 +33,7 @@ export async function downloadBundle(api: ApiClient, runId: string, out: string)
     createWriteStream(partial, { flags: resumed ? 'a' : 'w' }),
   );
 
-  const digest = await sha256File(partial);
+  const digest = await digestFile(partial);
   if (digest.sha256 !== expected) {
     await unlink(partial);
     throw new StellaError('integrity_failed', `downloaded bundle hash ${digest.sha256} does not match ${expected}`);
@@ -41,15 +41,4 @@ export async function downloadBundle(api: ApiClient, runId: string, out: string)
   await rename(partial, out);
 
   return { path: out, ...digest, resumedFrom: resumed ? have : 0 };
-}
-
-async function sha256File(file: string): Promise<{ sha256: string; size: number }> {
-  const hash = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-
-  return { sha256: hash.digest('hex'), size };
 }

@@ -83,7 +83,7 @@ export function consensusLine(record: VexConsensusRecord): string {
 }
 
 // What a triggered export needs to know after new VEX arrived: which consensus outcomes
-// moved. Emitting the recompute event is the scheduler's part (issue 7); this computes it.
+// moved. Emitting the recompute event is the scheduler's part; this computes it.
 export interface ConsensusChange {
   vulnerability: string;
   product: string;

@@ -21,6 +21,18 @@ export const ERROR_CLASSES = [
 
 export type ErrorClass = (typeof ERROR_CLASSES)[number];
 
+// Failures that retrying cannot fix: bad input, missing things, refusals, a full disk (it
+// does not empty itself within a retry window). Activities raise these as not retryable.
+export const NON_RETRYABLE_CLASSES: readonly ErrorClass[] = [
+  'bad_request',
+  'not_found',
+  'schema_mismatch',
+  'unsupported_profile',
+  'integrity_failed',
+  'denied',
+  'storage_full',
+];
+
 export class StellaError extends Error {
   readonly code: ErrorClass;
   readonly details?: Record<string, unknown>;

@@ -6,8 +6,14 @@ export interface TemporalHandle {
   close(): Promise<void>;
 }
 
-export async function connectTemporal(config: StellaConfig): Promise<TemporalHandle> {
-  const connection = await Connection.connect({ address: config.temporalAddress });
+export async function connectTemporal(
+  config: StellaConfig,
+  options: { connectTimeoutMs?: number } = {},
+): Promise<TemporalHandle> {
+  const connection = await Connection.connect({
+    address: config.temporalAddress,
+    connectTimeout: options.connectTimeoutMs,
+  });
   const client = new Client({ connection, namespace: config.temporalNamespace });
 
   return { client, close: () => connection.close() };

@@ -1,5 +1,6 @@
-// keys.json: the on-disk list of local signing keys and their lifecycle. Private halves live
-// beside it as PKCS#8 PEM files (mode 0600); the registry itself holds public data only.
+// keys.json: the on-disk list of published signing keys and their lifecycle. Local keys keep
+// their private halves beside it as PKCS#8 PEM files (mode 0600); KMS keys are recorded by
+// their KMS key id only. The registry itself holds public data only.
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,7 +25,10 @@ const keyEntrySchema = z.object({
   createdAt: z.string(),
   retiredAt: z.string().optional(),
   compromisedAt: z.string().optional(),
-  privateKeyFile: z.string().regex(/^[A-Za-z0-9_-]+\.pem$/),
+  // Exactly one of the two: a local key's PEM file name, or the KMS key id or alias it
+  // was loaded through (the private half of a KMS key never leaves KMS).
+  privateKeyFile: z.string().regex(/^[A-Za-z0-9_-]+\.pem$/).optional(),
+  kmsKeyId: z.string().min(1).max(2048).optional(),
   publicJwk: z.looseObject({ kty: z.string() }),
 });
 
@@ -75,8 +79,16 @@ export function emptyRegistry(): KeyRegistry {
   return { schema: REGISTRY_SCHEMA, keys: [] };
 }
 
-export function activeEntry(registry: KeyRegistry): KeyEntry | undefined {
-  return registry.keys.find((entry) => entry.status === 'active');
+export type LocalKeyEntry = KeyEntry & { privateKeyFile: string };
+
+export function isLocalEntry(entry: KeyEntry): entry is LocalKeyEntry {
+  return entry.privateKeyFile !== undefined;
+}
+
+// Local and KMS keys each have at most one active key: a deployment signs with one of them,
+// and switching STELLA_SIGNER back and forth must not retire the other's key.
+export function activeEntry(registry: KeyRegistry): LocalKeyEntry | undefined {
+  return registry.keys.filter(isLocalEntry).find((entry) => entry.status === 'active');
 }
 
 export function toPublishedJwk(entry: KeyEntry): PublishedJwk {

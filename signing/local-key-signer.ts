@@ -20,8 +20,9 @@ import {
   toPublishedJwk,
   withRegistryLock,
   writeRegistry,
-  type KeyEntry,
+  isLocalEntry,
   type KeyRegistry,
+  type LocalKeyEntry,
 } from './key-registry.js';
 import { signDetachedJws } from './jws.js';
 import { assertKeyFitsAlgorithm, publicJwkOf, signWithKey } from './key-material.js';
@@ -53,8 +54,9 @@ const DEFAULT_ALGORITHM: LocalKeyAlgorithm = 'EdDSA';
 
 export async function loadLocalSigner(options: LocalSignerOptions): Promise<Signer> {
   await ensureKeysDir(options.keysDir);
-  const registry =
-    (await readRegistry(options.keysDir)) ?? (await createFirstKey(options));
+  const existing = await readRegistry(options.keysDir);
+  const hasLocalKey = existing?.keys.some(isLocalEntry) ?? false;
+  const registry = hasLocalKey && existing ? existing : await createFirstKey(options);
   const active = requireActive(options.keysDir, registry);
   if (options.algorithm && active.algorithm !== options.algorithm) {
     const message =
@@ -106,19 +108,22 @@ export async function publishedJwks(options: { keysDir: string }): Promise<JWKS>
 
 async function createFirstKey(options: LocalSignerOptions): Promise<KeyRegistry> {
   return withRegistryLock(options.keysDir, async () => {
-    // Another process may have created the registry while this one waited for the lock.
-    const existing = await readRegistry(options.keysDir);
-    if (existing) return existing;
+    // Another process may have created the key while this one waited for the lock.
+    const existing = (await readRegistry(options.keysDir)) ?? emptyRegistry();
+    if (existing.keys.some(isLocalEntry)) return existing;
 
     const created = await createKey(options.keysDir, options.algorithm ?? DEFAULT_ALGORITHM);
-    const registry = { ...emptyRegistry(), keys: [created] };
+    const registry = { ...existing, keys: [...existing.keys, created] };
     await writeRegistry(options.keysDir, registry);
 
     return registry;
   });
 }
 
-async function createKey(keysDir: string, algorithm: LocalKeyAlgorithm): Promise<KeyEntry> {
+async function createKey(
+  keysDir: string,
+  algorithm: LocalKeyAlgorithm,
+): Promise<LocalKeyEntry> {
   const { privateKey, publicKey } = generateKeys(algorithm);
   const publicJwk = await publicJwkOf(algorithm, publicKey);
   const keyId = publicJwk.kid as string;
@@ -128,7 +133,7 @@ async function createKey(keysDir: string, algorithm: LocalKeyAlgorithm): Promise
   await writeFile(join(keysDir, privateKeyFile), pem, { mode: 0o600, flag: 'wx' });
 
   const createdAt = new Date().toISOString();
-  const stored = publicJwk as KeyEntry['publicJwk'];
+  const stored = publicJwk as LocalKeyEntry['publicJwk'];
 
   return { keyId, algorithm, status: 'active', createdAt, privateKeyFile, publicJwk: stored };
 }
@@ -141,7 +146,7 @@ function generateKeys(algorithm: LocalKeyAlgorithm): KeyPair {
 
 function retireActive(registry: KeyRegistry): string[] {
   const retiredAt = new Date().toISOString();
-  const active = registry.keys.filter((entry) => entry.status === 'active');
+  const active = registry.keys.filter((entry) => isLocalEntry(entry) && entry.status === 'active');
   for (const entry of active) {
     entry.status = 'retired';
     entry.retiredAt = retiredAt;
@@ -150,7 +155,7 @@ function retireActive(registry: KeyRegistry): string[] {
   return active.map((entry) => entry.keyId);
 }
 
-function requireActive(keysDir: string, registry: KeyRegistry): KeyEntry {
+function requireActive(keysDir: string, registry: KeyRegistry): LocalKeyEntry {
   const active = activeEntry(registry);
   if (!active) {
     const message = `no active signing key in ${keysDir} (all are retired or compromised); rotate`;
@@ -160,7 +165,7 @@ function requireActive(keysDir: string, registry: KeyRegistry): KeyEntry {
   return active;
 }
 
-async function signerFromEntry(keysDir: string, entry: KeyEntry): Promise<Signer> {
+async function signerFromEntry(keysDir: string, entry: LocalKeyEntry): Promise<Signer> {
   const privateKey = await readPrivateKey(join(keysDir, entry.privateKeyFile));
   assertKeyFitsAlgorithm(entry.algorithm, privateKey);
   const publicJwk = await publicJwkOf(entry.algorithm, createPublicKey(privateKey));

@@ -1,5 +1,6 @@
 // Offline verification of an export bundle: the detached JWS over export.json, every listed
-// file's size and SHA-256, nothing unlisted, and provenance subjects that match the manifest.
+// file's size and SHA-256, nothing unlisted, provenance subjects that match the manifest, and
+// the DSSE envelope over provenance.json when the bundle carries one.
 // Every failure is collected; nothing stops at the first.
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -22,6 +23,7 @@ import {
 } from './bundle-files.js';
 import { verifyDetachedJws } from './jws.js';
 import { provenanceProblems } from './provenance-check.js';
+import { provenanceEnvelopeProblems } from './provenance-envelope.js';
 import type { JWKS } from './signer.js';
 
 export type VerifyCheck =
@@ -76,12 +78,14 @@ export async function verifyBundle(options: VerifyBundleOptions): Promise<Verify
     return finish(result, [manifestFailure(display(bundleDir, manifestPath), 'is missing')]);
   }
 
-  await checkSignature(result, { bundleDir, signaturePath, manifestBytes, jwks: options.jwks });
+  const signatureInput = { bundleDir, signaturePath, manifestBytes, jwks: options.jwks };
+  const jwks = await checkSignature(result, signatureInput);
   const listed = listedFiles(result, manifestBytes, display(bundleDir, manifestPath));
   if (listed) {
     const excluded = [manifestPath, signaturePath].map((path) => display(bundleDir, path));
     await checkContents(result, bundleDir, listed, excluded);
   }
+  if (jwks) result.failures.push(...(await provenanceEnvelopeProblems(bundleDir, jwks)));
 
   return finish(result, []);
 }
@@ -112,25 +116,31 @@ interface SignatureInput {
   jwks?: JWKS;
 }
 
-async function checkSignature(result: VerifyResult, input: SignatureInput): Promise<void> {
+// Returns the key set the bundle was checked against, for the other signatures in it.
+async function checkSignature(
+  result: VerifyResult,
+  input: SignatureInput,
+): Promise<JWKS | undefined> {
   const signatureName = display(input.bundleDir, input.signaturePath);
   const jwks = input.jwks ?? (await embeddedJwks(result, input.bundleDir));
   const jws = await readBytes(input.signaturePath);
   if (!jws) {
     result.failures.push({ check: 'signature', path: signatureName, message: 'is missing' });
-    return;
+    return jwks;
   }
-  if (!jwks) return;
+  if (!jwks) return undefined;
 
   const verdict = await verifyDetachedJws(new TextDecoder().decode(jws), input.manifestBytes, jwks);
   if (verdict.ok) {
     result.keyId = verdict.keyId;
     if (verdict.keyStatus === 'retired') result.warnings.push(`key ${verdict.keyId} is retired`);
-    return;
+    return jwks;
   }
 
   const path = verdict.check === 'key' && !input.jwks ? JWKS_PATH : signatureName;
   result.failures.push({ check: verdict.check, path, message: verdict.message });
+
+  return jwks;
 }
 
 async function embeddedJwks(

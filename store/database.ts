@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
+import BetterSqlite3 from 'better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient as SqliteClient } from '../generated/sqlite/client.js';
 import { PrismaClient as PostgresClient } from '../generated/postgres/client.js';
@@ -46,11 +48,41 @@ export async function migrateDatabase(databaseUrl: string): Promise<void> {
     return;
   }
   mkdirSync(path.dirname(sqlitePath(databaseUrl)), { recursive: true });
+  // Nothing pending is the common case (every CLI call checks): answer it with one read
+  // instead of a migrate run, which would also wait on the running stack's locks.
+  if (await sqliteUpToDate(sqlitePath(databaseUrl), path.join(root, 'prisma', 'migrations'))) {
+    return;
+  }
   const prisma = path.join(root, 'node_modules', 'prisma', 'build', 'index.js');
   await run(process.execPath, [prisma, 'migrate', 'deploy'], {
     cwd: root,
     env: { ...process.env, DATABASE_URL: databaseUrl, PRISMA_HIDE_UPDATE_MESSAGE: '1' },
   });
+}
+
+async function sqliteUpToDate(file: string, migrationsDir: string): Promise<boolean> {
+  if (!existsSync(file)) {
+    return false;
+  }
+  const wanted = (await readdir(migrationsDir, { withFileTypes: true }))
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name);
+  const connection = new BetterSqlite3(file, { readonly: true });
+  try {
+    const applied = connection
+      .prepare(
+        `SELECT migration_name FROM _prisma_migrations
+         WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL`,
+      )
+      .pluck()
+      .all() as string[];
+
+    return wanted.every((name) => applied.includes(name));
+  } catch {
+    return false; // no migrations table yet
+  } finally {
+    connection.close();
+  }
 }
 
 function sqlitePath(databaseUrl: string): string {

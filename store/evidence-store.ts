@@ -22,6 +22,7 @@ export interface IngestOutcome {
   documentId: string;
   sha256: string;
   counts: { advisories: number; vexStatements: number; sboms: number; components: number };
+  ecosystems: string[]; // of the document's advisories, for the events ingest emits
 }
 
 export function sha256Hex(bytes: Uint8Array | string): string {
@@ -37,12 +38,15 @@ export async function storeParsedDocument(
 ): Promise<IngestOutcome> {
   const sha256 = sha256Hex(input.bytes);
   const counts = countRecords(parsed);
+  const ecosystems = [...new Set(parsed.advisories.flatMap((a) => a.affected.map((p) => p.ecosystem)))]
+    .filter(Boolean)
+    .sort();
   const existing = await db.rawDocument.findUnique({
     where: { tenant_sha256: { tenant: input.tenant, sha256 } },
     select: { id: true },
   });
   if (existing) {
-    return { status: 'duplicate', documentId: existing.id, sha256, counts };
+    return { status: 'duplicate', documentId: existing.id, sha256, counts, ecosystems };
   }
 
   const documentId = newId('doc');
@@ -66,7 +70,7 @@ export async function storeParsedDocument(
     await insertSboms(context, parsed.sboms);
   });
 
-  return { status: 'ingested', documentId, sha256, counts };
+  return { status: 'ingested', documentId, sha256, counts, ecosystems };
 }
 
 interface InsertContext {

@@ -5,17 +5,7 @@ import type { Database } from './database.js';
 // Profiles, runs and distributions, always read and written through a tenant. No function
 // here takes a bare id without its tenant, so no code path can reach another tenant's rows.
 
-export type RunState =
-  | 'queued'
-  | 'planning'
-  | 'writing'
-  | 'signing'
-  | 'distributing'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled';
-
-export const TERMINAL_STATES: RunState[] = ['succeeded', 'failed', 'cancelled'];
+export { TERMINAL_STATES, type RunState } from '../domain/run-states.js';
 
 export interface ProfileView {
   id: string;

@@ -8,7 +8,7 @@ import { createRunSlotActivities, loadRunLimits } from '../activities/run-slot-a
 import { createTriggerActivities } from '../activities/trigger-activities.js';
 import type { StellaConfig } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
-import { loadLocalSigner } from '../signing/local-key-signer.js';
+import { loadConfiguredSigner, signerConfigFromEnv } from '../signing/signer-config.js';
 import type { Signer } from '../signing/signer.js';
 import { openDatabase } from '../store/database.js';
 
@@ -52,10 +52,12 @@ export async function startWorker(config: StellaConfig, logger: Logger): Promise
   return { worker, done };
 }
 
+// The signer kind is read once, so a misconfigured worker fails at start; the key itself is
+// loaded for every bundle, so rotation and compromise marking apply to the next run.
 function signerOnce(config: StellaConfig): () => Promise<Signer> {
-  let signer: Promise<Signer> | undefined;
+  const signerConfig = signerConfigFromEnv(process.env, config.keysDir);
 
-  return () => (signer ??= loadLocalSigner({ keysDir: config.keysDir }));
+  return () => loadConfiguredSigner(signerConfig);
 }
 
 // The worker bundles workflow code from source under tsx and from dist/ once compiled.

@@ -1,4 +1,5 @@
 import { defineQuery } from '@temporalio/workflow';
+import type { RunState } from '../domain/run-states.js';
 
 // Shared by the workflow, the API and the CLI, so that the three cannot drift.
 
@@ -9,15 +10,7 @@ export interface ExportRunInput {
   tenant: string;
 }
 
-export type ExportRunPhase =
-  | 'queued'
-  | 'planning'
-  | 'writing'
-  | 'signing'
-  | 'distributing'
-  | 'succeeded'
-  | 'failed'
-  | 'cancelled';
+export type ExportRunPhase = RunState;
 
 export interface ExportRunProgress {
   phase: ExportRunPhase;

@@ -9,6 +9,7 @@ import {
   setHandler,
 } from '@temporalio/workflow';
 import type { ExportRunActivities } from '../activities/export-run-activities.js';
+import { NON_RETRYABLE_CLASSES } from '../domain/errors.js';
 import type { RunSlotActivities } from '../activities/run-slot-activities.js';
 import {
   progressQuery,
@@ -17,18 +18,9 @@ import {
   type ExportRunResult,
 } from './export-run-definitions.js';
 
-// Failures that retrying cannot fix: the activity raised them on purpose. A full disk does
-// not empty itself within a retry window: the run fails at once, abandonRun frees its
-// staging space, and the operator re-runs once space is freed (docs/operations/).
-const NON_RETRYABLE = [
-  'bad_request',
-  'not_found',
-  'schema_mismatch',
-  'unsupported_profile',
-  'integrity_failed',
-  'denied',
-  'storage_full',
-];
+// Failures the activities raise on purpose are not retried (domain/errors.ts). A full disk
+// fails the run at once; abandonRun frees its staging space (docs/operations/).
+const NON_RETRYABLE = [...NON_RETRYABLE_CLASSES];
 
 // A phase activity that is asked to stop is waited for until it has stopped (it notices at
 // its next heartbeat), so abandonRun never cleans up beside an activity still writing.

@@ -1,4 +1,4 @@
-// metadata.json and db.tar.gz as Trivy downloads them (spec trivy-db.md sections 2 and 12.1):
+// metadata.json and db.tar.gz as Trivy downloads them (docs/formats/trivy-db.md sections 2 and 12.1):
 // a gzip'd tar with both files at its root. Headers are fixed (mode 0644, owner 0/0, no
 // names, mtime = the build clock) and Node's gzip writes no timestamp, so equal inputs give
 // equal bytes on one Node/zlib version.

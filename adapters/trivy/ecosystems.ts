@@ -1,5 +1,5 @@
 // OSV ecosystems Trivy scans, the bucket prefix it looks up for each, and how it normalises
-// package names before the lookup (spec trivy-db.md sections 5.2, 5.3, 5.5). Matching of the
+// package names before the lookup (docs/formats/trivy-db.md sections 5.2, 5.3, 5.5). Matching of the
 // OSV name is case-insensitive, as trivy-db's own OSV importer does it.
 
 export interface TrivyEcosystem {

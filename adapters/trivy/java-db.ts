@@ -1,4 +1,4 @@
-// Trivy Java DB (schema 1, spec trivy-db.md section 11): a SQLite file that maps JAR SHA-1
+// Trivy Java DB (schema 1, docs/formats/trivy-db.md section 11): a SQLite file that maps JAR SHA-1
 // digests and Maven coordinates to each other, so that Trivy can name JARs that carry no
 // pom.properties. Writes outDir/trivy-java.db, outDir/metadata.json and outDir/javadb.tar.gz.
 //

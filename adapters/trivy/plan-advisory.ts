@@ -1,4 +1,4 @@
-// One NormalizedAdvisory → the bbolt entries it contributes (spec trivy-db.md 5.1 and 8):
+// One NormalizedAdvisory → the bbolt entries it contributes (docs/formats/trivy-db.md 5.1 and 8):
 //   <eco>::<source name> / <normalised package> / <vulnerability ID> → advisory JSON
 //   vulnerability / <vulnerability ID> → detail (merged later with other advisories' parts)
 // Keys follow trivy-db's OSV rule: the CVE aliases when there are any, else the advisory ID;

@@ -1,6 +1,6 @@
 // Streams the sorted, planned entries into a bbolt file: entries sharing a path are merged
 // into one value, buckets are opened and closed as the path changes, and the buckets Trivy
-// requires (spec trivy-db.md 3, 8.4) are created even when empty.
+// requires (docs/formats/trivy-db.md 3, 8.4) are created even when empty.
 import { BboltWriter } from '../../bbolt/writer.js';
 import type { TrivyDataSource } from './ecosystems.js';
 import type { SortedRecord } from './external-sort.js';

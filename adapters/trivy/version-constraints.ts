@@ -1,4 +1,4 @@
-// OSV affected ranges → the constraint strings Trivy's comparers accept (spec trivy-db.md 5.4):
+// OSV affected ranges → the constraint strings Trivy's comparers accept (docs/formats/trivy-db.md 5.4):
 // one string per range, comparisons joined by ", " (AND), strings OR-ed by Trivy. Semantics
 // follow trivy-db's OSV importer: each `introduced` opens a range, the next `fixed` closes it
 // exclusively, `last_affected` inclusively; `introduced: "0"` means no lower bound.

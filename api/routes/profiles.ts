@@ -2,6 +2,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { exportFiltersSchema } from '../../domain/filters.js';
 import { PROFILE_KINDS } from '../../domain/profiles.js';
+import { EXPORT_EVENT_TYPES } from '../../workflows/export-trigger-definitions.js';
 import type { Database } from '../../store/database.js';
 import {
   createProfile,
@@ -15,6 +16,10 @@ import { tenantOf } from '../tenant.js';
 const profileConfigSchema = z.strictObject({
   filters: exportFiltersSchema.optional(),
   description: z.string().max(2000).optional(),
+  // Events that start a run of this profile (debounced), e.g. advisories.ingested.
+  triggers: z.strictObject({ events: z.array(z.enum(EXPORT_EVENT_TYPES)).max(10) }).optional(),
+  // json:policy: write decision traces beside the decisions.
+  traces: z.boolean().optional(),
 });
 
 const createProfileSchema = z.strictObject({

@@ -41,6 +41,10 @@ export function runRoutes(deps: RunRouteDependencies): Router {
 
   router.post('/export/runs', async (req, res) => {
     const request = createRunSchema.parse(req.body ?? {});
+    if (request.trigger !== 'api' && request.trigger !== 'cli') {
+      // Only schedules and events themselves record those triggers.
+      throw new StellaError('bad_request', `trigger ${request.trigger} cannot be set through the API`);
+    }
     const key = idempotencyKeySchema.parse(req.header('idempotency-key'));
     const { run, created } = await createRun(deps, tenantOf(req), request, key);
     if (created) {

@@ -4,13 +4,42 @@ import { ingestPaths } from '../../ingest/ingest-paths.js';
 import { loadConfig } from '../../platform/config.js';
 import { migrateDatabase, openDatabase } from '../../store/database.js';
 import { emit } from '../output.js';
+import { eventsForIngest } from '../../ingest/ingest-events.js';
+import type { StellaConfig } from '../../platform/config.js';
+import { connectTemporal } from '../../platform/temporal.js';
+import { deliverExportEvent, type ExportEventRequest } from '../../schedules/export-events.js';
+import type { Database } from '../../store/database.js';
+
+// Events go to Temporal directly (signal-with-start of the subscribed profiles' debouncing
+// workflows): ingest needs no API. An unreachable Temporal loses the events, not the ingest.
+async function emitIngestEvents(db: Database, config: StellaConfig, tenant: string, events: ExportEventRequest[]) {
+  if (events.length === 0) {
+    return;
+  }
+  let temporal;
+  try {
+    temporal = await connectTemporal(config, { connectTimeoutMs: 3000 });
+  } catch {
+    process.stderr.write(`stella: ${events.length} recompute events not sent: Temporal at ${config.temporalAddress} is unreachable\n`);
+
+    return;
+  }
+  try {
+    for (const event of events) {
+      await deliverExportEvent({ db, temporal: temporal.client, config }, tenant, event);
+    }
+  } finally {
+    await temporal.close();
+  }
+}
 
 // Writes to the store directly (no API round trip): ingest is how evidence arrives.
 export function registerIngestCommand(program: Command): void {
   program
     .command('ingest <paths...>')
     .description('Ingest advisories, VEX and SBOM documents from files and folders')
-    .action(async (paths: string[], _opts: unknown, command: Command) => {
+    .option('--no-events', 'do not emit the recompute events that start subscribed exports')
+    .action(async (paths: string[], opts: { events: boolean }, command: Command) => {
       const options = command.optsWithGlobals<{ tenant: string; json?: boolean }>();
       const config = loadConfig();
       await migrateDatabase(config.databaseUrl);
@@ -28,6 +57,9 @@ export function registerIngestCommand(program: Command): void {
             ...report.rejected.map((r) => `  rejected ${r.path}: ${r.errorClass}: ${r.message}`),
           ].join('\n'),
         );
+        if (opts.events) {
+          await emitIngestEvents(db, config, options.tenant, eventsForIngest(report));
+        }
         if (report.rejected.length > 0) {
           process.exitCode = 2;
         }

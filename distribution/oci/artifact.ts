@@ -15,7 +15,7 @@ export const BUNDLE_MEDIA_TYPES = {
   config: 'application/vnd.stella.export.manifest.v1+json',
 } as const;
 
-// What Trivy pulls (shared/specs/trivy-db.md sections 11.4 and 12): one layer with this media
+// What Trivy pulls (docs/formats/trivy-db.md sections 11.4 and 12): one layer with this media
 // type and file-name title, an empty config, and the schema version as the default tag.
 export const TRIVY_ARTIFACTS = {
   'trivy:db': {

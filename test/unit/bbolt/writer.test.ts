@@ -23,7 +23,7 @@ const bucket = (key: string, entries: BboltEntry[]): BboltEntry => ({
   entries,
 });
 
-// Spec bbolt.md section 12, with the two tree pages in post-order (children first, as in
+// docs/formats/bbolt.md section 12, with the two tree pages in post-order (children first, as in
 // spec section 13.3): page 3 is bucket "a", page 4 the root leaf. Bytes of each page up to its
 // last structure; the rest of the page is zero.
 const WORKED_EXAMPLE_PAGES: Record<number, string> = {
