@@ -8,9 +8,11 @@ import { errorHandler, toDomainError } from './http-errors.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { auditRoutes } from './routes/audit.js';
 import { distributionRoutes } from './routes/distributions.js';
+import { keyRoutes } from './routes/keys.js';
 import { policyRoutes } from './routes/policies.js';
 import { profileRoutes } from './routes/profiles.js';
 import { runRoutes } from './routes/runs.js';
+import { runVerificationRoutes } from './routes/run-verification.js';
 import { eventRoutes } from './routes/events.js';
 import { scheduleRoutes } from './routes/schedules.js';
 import { StellaError } from '../domain/errors.js';
@@ -47,6 +49,8 @@ export function createApp(deps: ApiDependencies): Express {
   app.use(eventRoutes(deps));
   app.use(auditRoutes(deps.db));
   app.use(distributionRoutes(deps));
+  app.use(keyRoutes(deps));
+  app.use(runVerificationRoutes({ ...deps, metrics }));
 
   app.use((req, _res, next) => {
     next(new StellaError('not_found', `no route for ${req.method} ${req.path}`));

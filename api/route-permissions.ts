@@ -94,6 +94,9 @@ export const ROUTE_PERMISSIONS: readonly RoutePermission[] = [
   { method: 'GET', pattern: '/export/events', access: VIEWER },
   { method: 'POST', pattern: '/export/events', access: OPERATOR, audit: 'event.submit' },
 
+  // Audited by their handlers (api/routes/keys.ts), with the key ids they changed.
+  { method: 'POST', pattern: '/export/keys/rotate', access: ADMIN },
+  { method: 'POST', pattern: '/export/keys/:kid/compromise', access: ADMIN },
   { method: 'GET', pattern: '/export/keys/*', access: ADMIN },
   { method: 'POST', pattern: '/export/keys/*', access: ADMIN, audit: 'key.change' },
   { method: 'DELETE', pattern: '/export/keys/*', access: ADMIN, audit: 'key.change' },

@@ -1,7 +1,7 @@
 // JSONL + zstd write throughput for one worker, on records shaped like the real advisories.
 //
 //   npm run bench -- jsonl-write            (200,000 and 400,000 records)
-//   STELLA_BENCH_RECORDS=1000000 npm run bench -- jsonl-write
+//   STELLA_BENCH_JSONL_RECORDS=1000000 npm run bench -- jsonl-write
 //
 // Reports, on the same records: our writer (canonical lines as stored at ingest, streamed
 // through the zstd process), the zstd binary alone on the same bytes, JSON.stringify alone,
@@ -32,7 +32,7 @@ if (mode === '--writer') {
 }
 
 async function main() {
-  const sizes = (process.env.STELLA_BENCH_RECORDS ?? '200000,400000').split(',').map(Number);
+  const sizes = (process.env.STELLA_BENCH_JSONL_RECORDS ?? '200000,400000').split(',').map(Number);
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stella-bench-jsonl-'));
   try {
     for (const count of sizes) {

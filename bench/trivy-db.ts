@@ -4,15 +4,18 @@
 //   npm run bench -- trivy-db                       (100,000 and 300,000 advisories)
 //   STELLA_BENCH_TRIVY_ADVISORIES=1000000 npm run bench -- trivy-db
 //
-// Per size: the advisories are written to a JSONL file first (not timed). A child process
-// then times buildTrivyDb reading them back (line split + JSON.parse, planning, external
-// sort, the forward-only bbolt writer, the read-back check, metadata.json and db.tar.gz), so
-// the figure is the whole build, not the bbolt writing alone. Then bench/peers/bbolt-rewrite
-// (bbolt v1.5.0, built once into .tools/bin) copies the produced trivy.db into a new file
-// through ordinary read-write transactions, timing its write side only: 10,000 puts per
-// db.Update, and one transaction for every key at sizes up to
-// STELLA_BENCH_TRIVY_ONE_TX_MAX (default 300,000 advisories; that mode holds the whole DB
-// in memory). The ratio is our whole build over bbolt's write.
+// Per size, each measurement in its own process:
+//   build   buildTrivyDb reading the advisories back from a JSONL file written beforehand
+//           (not timed): line split + JSON.parse, planning, external sort, the forward-only
+//           bbolt writer, the read-back check, metadata.json and db.tar.gz.
+//   parts   pieces of that build measured again alone (parse, read-back check, gzip, our
+//           writer fed the keys of the built trivy.db); the rest is planning and the sort.
+//   bbolt   bench/peers/bbolt-rewrite (bbolt v1.5.0, built once into .tools/bin) copying the
+//           built trivy.db into a new file through ordinary read-write transactions, write
+//           side timed: 1,000 and 10,000 puts per db.Update (STELLA_BENCH_TRIVY_BBOLT_BATCHES)
+//           and, up to STELLA_BENCH_TRIVY_ONE_TX_MAX advisories (default 100,000; it holds
+//           the whole DB in memory), one transaction.
+// Ratios: our whole build over bbolt's write ("build"), our writer alone over it ("writer").
 import { execFile, spawnSync } from 'node:child_process';
 import { createReadStream, createWriteStream, existsSync, renameSync, statSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +26,7 @@ import { once } from 'node:events';
 import { promisify } from 'node:util';
 import type { NormalizedAdvisory } from '../domain/records.js';
 import { buildTrivyDb } from '../adapters/trivy/build-trivy-db.js';
+import { writeDbArchive } from '../adapters/trivy/db-archive.js';
 import { walkBbolt } from '../bbolt/reader.js';
 import { BboltWriter } from '../bbolt/writer.js';
 import { loadRealAdvisories, synthesizeAdvisories } from '../test/support/synthetic-advisories.js';
@@ -32,6 +36,9 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const peerDir = path.join(here, 'peers', 'bbolt-rewrite');
 const peerBinary = path.join(here, '..', '.tools', 'bin', 'bbolt-rewrite');
 const BUILD_NOW = new Date('2026-01-01T00:00:00Z');
+// Puts per transaction for the bbolt peer; on this data 1,000 was its fastest (fewer pages
+// rewritten per commit than with bigger batches, fewer fsyncs than with smaller ones).
+const BBOLT_BATCHES = (process.env.STELLA_BENCH_TRIVY_BBOLT_BATCHES ?? '1000,10000').split(',').map(Number);
 
 interface BuildMeasure {
   advisories: number;
@@ -41,10 +48,13 @@ interface BuildMeasure {
   entries: number;
 }
 
-interface WriterMeasure {
+interface PartMeasure {
   seconds: number;
-  bytes: number;
   maxRssMb: number;
+}
+
+interface WriterMeasure extends PartMeasure {
+  bytes: number;
 }
 
 interface RewriteMeasure {
@@ -60,13 +70,19 @@ if (process.argv[2] === '--build') {
   await buildChild(process.argv[3], process.argv[4]);
 } else if (process.argv[2] === '--writer') {
   await writerChild(process.argv[3], process.argv[4]);
+} else if (process.argv[2] === '--parse') {
+  await parseChild(process.argv[3]);
+} else if (process.argv[2] === '--walk') {
+  walkChild(process.argv[3]);
+} else if (process.argv[2] === '--archive') {
+  await archiveChild(process.argv[3], process.argv[4]);
 } else {
   await main();
 }
 
 async function main() {
   const sizes = (process.env.STELLA_BENCH_TRIVY_ADVISORIES ?? '100000,300000').split(',').map(Number);
-  const oneTxMax = Number(process.env.STELLA_BENCH_TRIVY_ONE_TX_MAX ?? 300_000);
+  const oneTxMax = Number(process.env.STELLA_BENCH_TRIVY_ONE_TX_MAX ?? 100_000);
   const peer = await ensurePeer();
   console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ${os.cpus().length} CPUs`);
   for (const count of sizes) {
@@ -87,18 +103,26 @@ async function measureSize(dir: string, count: number, peer: string | undefined,
   const build = child<BuildMeasure>(['--build', input, outDir]);
   reportBuild(count, build);
   const dbPath = path.join(outDir, 'trivy.db');
+  const parts = [
+    reportPart(count, '  of which: read + JSON.parse the input', child(['--parse', input])),
+    reportPart(count, '  of which: read-back check (walkBbolt)', child(['--walk', dbPath])),
+    reportPart(count, '  of which: db.tar.gz (gzip -9)', child(['--archive', outDir, dir])),
+  ];
   const writer = child<WriterMeasure>(['--writer', dbPath, path.join(dir, 'rewrite-ours.db')]);
-  reportWriter(count, writer);
+  parts.push(reportPart(count, '  of which: our bbolt writer, same keys', writer));
+  const rest = build.seconds - parts.reduce((sum, m) => sum + m.seconds, 0);
+  console.log(`${String(count).padStart(8)}  ${'  rest: plan + external sort + merge'.padEnd(42)} ` +
+    `${rest.toFixed(2).padStart(7)} s  (build minus the parts above)`);
   if (!peer) return;
 
-  const batched = await rewrite(peer, dbPath, path.join(dir, 'rewrite-batched.db'), 10_000);
-  reportRewrite(count, 'bbolt v1.5.0, 10,000 puts per db.Update', batched, build, writer);
-  if (oneTx) {
-    const single = await rewrite(peer, dbPath, path.join(dir, 'rewrite-one-tx.db'), 0);
-    reportRewrite(count, 'bbolt v1.5.0, one transaction', single, build, writer);
+  let copied: RewriteMeasure | undefined;
+  for (const batch of [...BBOLT_BATCHES, ...(oneTx ? [0] : [])]) {
+    copied = await rewrite(peer, dbPath, path.join(dir, 'rewrite-bbolt.db'), batch);
+    const label = batch ? `${batch.toLocaleString('en-US')} puts per db.Update` : 'one transaction';
+    reportRewrite(count, `bbolt v1.5.0, ${label}`, copied, build, writer);
   }
-  console.log(`   ${count} advisories → ${batched.keys.toLocaleString('en-US')} keys in ` +
-    `${batched.buckets.toLocaleString('en-US')} buckets, input JSONL ${mb(statSync(input).size)}`);
+  console.log(`   ${count} advisories → ${copied?.keys.toLocaleString('en-US')} keys in ` +
+    `${copied?.buckets.toLocaleString('en-US')} buckets, input JSONL ${mb(statSync(input).size)}`);
 }
 
 function reportBuild(count: number, m: BuildMeasure) {
@@ -108,10 +132,12 @@ function reportBuild(count: number, m: BuildMeasure) {
     `${rate.padStart(7)} advisories/s  peak RSS ${m.maxRssMb.toFixed(0)} MB  trivy.db ${mb(m.dbBytes)}`);
 }
 
-function reportWriter(count: number, m: WriterMeasure) {
-  const label = 'our bbolt writer alone, same keys';
+// A part of the build measured again on its own, in its own process.
+function reportPart(count: number, label: string, m: PartMeasure): PartMeasure {
   console.log(`${String(count).padStart(8)}  ${label.padEnd(42)} ${m.seconds.toFixed(2).padStart(7)} s  ` +
-    `peak RSS ${m.maxRssMb.toFixed(0)} MB  file ${mb(m.bytes)}`);
+    `peak RSS ${m.maxRssMb.toFixed(0)} MB`);
+
+  return m;
 }
 
 function reportRewrite(count: number, label: string, m: RewriteMeasure, build: BuildMeasure, writer: WriterMeasure) {
@@ -202,8 +228,7 @@ async function buildChild(input: string, outDir: string) {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const dbBytes = result.files.find((f) => f.path === 'trivy.db')!.size;
   const entries = Object.values(result.counts).reduce((sum, n) => sum + n, 0);
-  const maxRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ advisories, seconds, maxRssMb, dbBytes, entries }) + '\n');
+  emit({ advisories, seconds, dbBytes, entries });
 }
 
 // Our forward-only writer fed the keys of the built trivy.db in the order our reader walks
@@ -227,6 +252,31 @@ async function writerChild(source: string, target: string) {
   const closing = performance.now();
   const written = await writer.close();
   spent += performance.now() - closing;
+  emit({ seconds: spent / 1000, bytes: written.size });
+}
+
+async function parseChild(input: string) {
+  const start = performance.now();
+  let advisories = 0;
+  for await (const advisory of advisoriesOf(input)) advisories += advisory.id ? 1 : 0;
+  emit({ seconds: (performance.now() - start) / 1000, advisories });
+}
+
+function walkChild(dbPath: string) {
+  const start = performance.now();
+  let values = 0;
+  walkBbolt(dbPath, { value: () => (values += 1) });
+  emit({ seconds: (performance.now() - start) / 1000, values });
+}
+
+async function archiveChild(outDir: string, scratch: string) {
+  const files = ['trivy.db', 'metadata.json'].map((f) => path.join(outDir, f));
+  const start = performance.now();
+  await writeDbArchive(path.join(scratch, 'db.tar.gz'), files, BUILD_NOW);
+  emit({ seconds: (performance.now() - start) / 1000 });
+}
+
+function emit(measure: object) {
   const maxRssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ seconds: spent / 1000, bytes: written.size, maxRssMb }) + '\n');
+  process.stdout.write(JSON.stringify({ ...measure, maxRssMb }) + '\n');
 }

@@ -42,7 +42,7 @@ export async function provenanceEnvelopeProblems(
 
   const provenance = await readOptional(join(bundleDir, PROVENANCE_PATH));
   if (provenance && !Buffer.from(verdict.payload!).equals(provenance)) {
-    const message = `the signed payload in ${PROVENANCE_ENVELOPE_PATH} differs from provenance.json`;
+    const message = `the payload signed in ${PROVENANCE_ENVELOPE_PATH} is not provenance.json`;
     return [{ check: 'provenance', path: PROVENANCE_PATH, message }];
   }
 

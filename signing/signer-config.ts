@@ -23,7 +23,8 @@ export function signerConfigFromEnv(env: NodeJS.ProcessEnv, keysDir: string): Si
   const kind = env[SIGNER_ENV] || 'local';
   if (kind === 'local') return { kind, keysDir };
   if (kind !== 'kms') {
-    throw new StellaError('bad_request', `${SIGNER_ENV} is ${JSON.stringify(kind)}: use local or kms`);
+    const message = `${SIGNER_ENV} is ${JSON.stringify(kind)}: use local or kms`;
+    throw new StellaError('bad_request', message);
   }
 
   const kmsKeyId = env[KMS_KEY_ID_ENV];

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { canonicalJson } from '../../bundle/canonical-json.js';
 import { StellaError } from '../../domain/errors.js';
 import type { AdapterOutput, BaseBundle, ExportAdapter, WriteContext } from '../export-adapter.js';
+import { withMirrorEncryption } from './mirror-encryption.js';
 import { mapKinds } from './mirror-full-adapter.js';
 import { MirrorFiles } from './mirror-files.js';
 import {
@@ -42,7 +43,7 @@ export const mirrorDeltaAdapter: ExportAdapter = {
   kind: 'mirror:delta',
   name: 'stella.mirror-delta',
   version: '1.0.0',
-  write: writeMirrorDelta,
+  write: withMirrorEncryption(writeMirrorDelta),
 };
 
 async function writeMirrorDelta(context: WriteContext): Promise<AdapterOutput> {

@@ -1,4 +1,5 @@
 import type { AdapterOutput, ExportAdapter, WriteContext } from '../export-adapter.js';
+import { withMirrorEncryption } from './mirror-encryption.js';
 import { MirrorFiles } from './mirror-files.js';
 import { AdvisoryIndex, SbomIndex, VexIndex } from './mirror-indexes.js';
 import {
@@ -26,7 +27,7 @@ export const mirrorFullAdapter: ExportAdapter = {
   kind: 'mirror:full',
   name: 'stella.mirror-full',
   version: '1.0.0',
-  write: writeMirrorFull,
+  write: withMirrorEncryption(writeMirrorFull),
 };
 
 interface KindResult {

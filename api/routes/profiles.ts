@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { AGE_RECIPIENT } from '../../adapters/mirror/mirror-encryption.js';
 import { exportFiltersSchema } from '../../domain/filters.js';
 import { PROFILE_KINDS } from '../../domain/profiles.js';
 import { EXPORT_EVENT_TYPES } from '../../workflows/export-trigger-definitions.js';
@@ -20,6 +21,17 @@ const profileConfigSchema = z.strictObject({
   triggers: z.strictObject({ events: z.array(z.enum(EXPORT_EVENT_TYPES)).max(10) }).optional(),
   // json:policy: write decision traces beside the decisions.
   traces: z.boolean().optional(),
+  // mirror:*: encrypt the data subtrees with age for these recipients; `strict` also
+  // encrypts manifest.yaml (adapters/mirror/mirror-encryption.ts).
+  encrypt: z.boolean().optional(),
+  recipients: z
+    .array(z.string().regex(AGE_RECIPIENT, 'an age public key (age1…)'))
+    .max(100)
+    .optional(),
+  strict: z.boolean().optional(),
+}).refine((config) => config.encrypt !== true || (config.recipients?.length ?? 0) > 0, {
+  message: 'encrypt=true needs recipients: one or more age public keys (age1…)',
+  path: ['recipients'],
 });
 
 const createProfileSchema = z.strictObject({

@@ -3,15 +3,28 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { constants, createPublicKey, verify } from 'node:crypto';
 import { createServer } from 'node:net';
+import { readdir, readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { CreateAliasCommand, CreateKeyCommand, type KeySpec } from '@aws-sdk/client-kms';
+import {
+  CreateAliasCommand,
+  CreateKeyCommand,
+  UpdateAliasCommand,
+  type KeySpec,
+} from '@aws-sdk/client-kms';
 import { calculateJwkThumbprint } from 'jose';
 
+import { bundlePaths } from '../../activities/bundle-paths.js';
+import type { RunView } from '../../api/run-view.js';
+import { waitForRun } from '../../cli/wait-for-run.js';
 import { StellaError } from '../../domain/errors.js';
+import { ingestPaths } from '../../ingest/ingest-paths.js';
 import { signInTotoStatement, verifyDsse } from '../../signing/dsse.js';
 import { createKmsClient, loadKmsSigner } from '../../signing/kms-signer.js';
+import type { JWKS } from '../../signing/signer.js';
 import { verifyBundle } from '../../signing/verify-bundle.js';
+import { EVIDENCE, startExportStack, type ExportStack } from '../support/export-stack.js';
 import { buildBundle, removeTemporaryDirs } from '../unit/signing/bundle-builder.js';
 
 const MOTO = 'moto_server';
@@ -43,25 +56,27 @@ async function createSigningKey(keySpec: KeySpec): Promise<string> {
   return response.KeyMetadata!.KeyId!;
 }
 
+let moto: ChildProcess | undefined;
+
+before(async () => {
+  if (motoMissing) return;
+
+  const port = await freePort();
+  moto = spawn(MOTO, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
+  // Dummy values: moto accepts any credentials, and nothing here may reach real AWS.
+  process.env.STELLA_KMS_ENDPOINT = `http://127.0.0.1:${port}`;
+  process.env.AWS_REGION = 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID = 'moto';
+  process.env.AWS_SECRET_ACCESS_KEY = 'moto';
+  await waitForHttp(process.env.STELLA_KMS_ENDPOINT);
+});
+
+after(async () => {
+  moto?.kill();
+  await removeTemporaryDirs();
+});
+
 describe('loadKmsSigner', { skip: motoMissing && `${MOTO} is not on PATH` }, () => {
-  let moto: ChildProcess;
-
-  before(async () => {
-    const port = await freePort();
-    moto = spawn(MOTO, ['-H', '127.0.0.1', '-p', String(port)], { stdio: 'ignore' });
-    // Dummy values: moto accepts any credentials, and nothing here may reach real AWS.
-    process.env.STELLA_KMS_ENDPOINT = `http://127.0.0.1:${port}`;
-    process.env.AWS_REGION = 'us-east-1';
-    process.env.AWS_ACCESS_KEY_ID = 'moto';
-    process.env.AWS_SECRET_ACCESS_KEY = 'moto';
-    await waitForHttp(process.env.STELLA_KMS_ENDPOINT);
-  });
-
-  after(async () => {
-    moto?.kill();
-    await removeTemporaryDirs();
-  });
-
   describe('when the key is ECC_NIST_P256', () => {
     it('returns an ES256 signer whose keyId is the public key thumbprint', async () => {
       const signer = await loadKmsSigner({ keyId: await createSigningKey('ECC_NIST_P256') });
@@ -132,3 +147,94 @@ describe('loadKmsSigner', { skip: motoMissing && `${MOTO} is not on PATH` }, () 
     });
   });
 });
+
+describe('export worker with STELLA_SIGNER=kms', {
+  skip: motoMissing && `${MOTO} is not on PATH`,
+  timeout: 180_000,
+}, () => {
+  const alias = 'alias/stella-export-worker';
+  let stack: ExportStack;
+  let firstKms: string;
+
+  before(async () => {
+    firstKms = await createSigningKey('ECC_NIST_P256');
+    const command = new CreateAliasCommand({ AliasName: alias, TargetKeyId: firstKms });
+    await createKmsClient().send(command);
+    // The workers (child processes) and the in-process API both read these.
+    process.env.STELLA_SIGNER = 'kms';
+    process.env.STELLA_KMS_KEY_ID = alias;
+    stack = await startExportStack();
+    // One advisory keeps every signing input under 4096 bytes, so KMS gets it RAW: moto does
+    // not implement MessageType DIGEST (it hashes the digest again), which real KMS does.
+    // The DIGEST path (kms-signer.ts) is therefore not covered by an emulator here.
+    const advisory = path.join(EVIDENCE, 'advisories/osv/go/GO-2020-0001.json');
+    await ingestPaths(stack.db, 'default', [advisory]);
+  });
+
+  after(async () => {
+    await stack?.stop();
+    delete process.env.STELLA_SIGNER;
+    delete process.env.STELLA_KMS_KEY_ID;
+  });
+
+  describe('when a run is signed', () => {
+    it('returns a bundle signed by the KMS key that verifies with GET /export/jwks', async () => {
+      const kmsSigner = await loadKmsSigner({ keyId: alias });
+      const run = await exportAndWait(stack);
+
+      const jwks = await stack.client().json<JWKS>('GET', '/export/jwks');
+      const result = await verifyBundle({ bundleDir: bundleOf(stack, run.id), jwks });
+
+      assert.deepEqual(result.failures, []);
+      assert.equal(result.keyId, kmsSigner.keyId);
+      const published = jwks.keys.map((key) => [key.kid, key.status]);
+      assert.deepEqual(published, [[kmsSigner.keyId, 'active']]);
+    });
+
+    it('writes no private key file and records the key by its alias only', async () => {
+      const names = await readdir(stack.config.keysDir);
+      const registry = await readFile(path.join(stack.config.keysDir, 'keys.json'), 'utf8');
+
+      assert.deepEqual(names.filter((name) => name.endsWith('.pem')), []);
+      assert.equal(JSON.parse(registry).keys[0].kmsKeyId, alias);
+    });
+  });
+
+  describe('when the alias is moved to a new KMS key', () => {
+    it('returns the next run signed by the new key and the old key retired', async () => {
+      const nextKms = await createSigningKey('ECC_NIST_P256');
+      const command = new UpdateAliasCommand({ AliasName: alias, TargetKeyId: nextKms });
+      await createKmsClient().send(command);
+      const nextSigner = await loadKmsSigner({ keyId: nextKms });
+
+      const run = await exportAndWait(stack);
+
+      const jwks = await stack.client().json<JWKS>('GET', '/export/jwks');
+      const result = await verifyBundle({ bundleDir: bundleOf(stack, run.id), jwks });
+      assert.equal(result.keyId, nextSigner.keyId);
+      assert.deepEqual(jwks.keys.map((key) => key.status), ['retired', 'active']);
+    });
+  });
+
+  describe('when a local rotation is asked for', () => {
+    it('throws conflict: KMS keys rotate in KMS', async () => {
+      await assert.rejects(
+        stack.client().json('POST', '/export/keys/rotate', {}),
+        (err: unknown) => err instanceof StellaError && err.code === 'conflict',
+      );
+    });
+  });
+});
+
+async function exportAndWait(stack: ExportStack): Promise<RunView> {
+  const api = stack.client();
+  const created = await api.json<RunView>('POST', '/export/runs', { profileId: 'prof_json_raw' });
+  const run = await waitForRun(api, created.id, { quiet: true, intervalMs: 200 });
+  assert.equal(run.state, 'succeeded', `${run.errorClass}: ${run.errorMessage}`);
+
+  return run;
+}
+
+function bundleOf(stack: ExportStack, runId: string): string {
+  return bundlePaths(stack.config, { tenant: 'default', runId }).final;
+}
