@@ -9,7 +9,8 @@ export GOFLAGS="${GOFLAGS:--buildvcs=false}"
 log() { printf '[install-tools] %s\n' "$*" >&2; }
 
 # docker-registry and apache2-utils (htpasswd): the registry the distribution tests push to.
-apt_packages=(zstd postgresql docker-registry apache2-utils)
+# age: the reference age CLI the mirror encryption interop tests decrypt and encrypt with.
+apt_packages=(zstd postgresql docker-registry apache2-utils age)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

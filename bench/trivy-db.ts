@@ -38,14 +38,13 @@ const peerBinary = path.join(here, '..', '.tools', 'bin', 'bbolt-rewrite');
 const BUILD_NOW = new Date('2026-01-01T00:00:00Z');
 // Puts per transaction for the bbolt peer; on this data 1,000 was its fastest (fewer pages
 // rewritten per commit than with bigger batches, fewer fsyncs than with smaller ones).
-const BBOLT_BATCHES = (process.env.STELLA_BENCH_TRIVY_BBOLT_BATCHES ?? '1000,10000').split(',').map(Number);
+const BBOLT_BATCHES = numbers(process.env.STELLA_BENCH_TRIVY_BBOLT_BATCHES ?? '1000,10000');
 
 interface BuildMeasure {
   advisories: number;
   seconds: number;
   maxRssMb: number;
   dbBytes: number;
-  entries: number;
 }
 
 interface PartMeasure {
@@ -81,14 +80,17 @@ if (process.argv[2] === '--build') {
 }
 
 async function main() {
-  const sizes = (process.env.STELLA_BENCH_TRIVY_ADVISORIES ?? '100000,300000').split(',').map(Number);
+  const sizes = numbers(process.env.STELLA_BENCH_TRIVY_ADVISORIES ?? '100000,300000');
   const oneTxMax = Number(process.env.STELLA_BENCH_TRIVY_ONE_TX_MAX ?? 100_000);
   const peer = await ensurePeer();
-  console.log(`load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}, ${os.cpus().length} CPUs`);
+  const load = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`load average ${load}, ${os.cpus().length} CPUs; sizes in advisories, ` +
+    'then seconds and peak RSS of each measurement');
   for (const count of sizes) {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'stella-bench-trivy-'));
+    const peerPath = 'path' in peer ? peer.path : undefined;
     try {
-      await measureSize(dir, count, 'path' in peer ? peer.path : undefined, count <= oneTxMax);
+      await measureSize(dir, count, peerPath, count <= oneTxMax);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -101,49 +103,52 @@ async function measureSize(dir: string, count: number, peer: string | undefined,
   await synthesizeLines(input, count);
   const outDir = path.join(dir, 'out');
   const build = child<BuildMeasure>(['--build', input, outDir]);
-  reportBuild(count, build);
-  const dbPath = path.join(outDir, 'trivy.db');
-  const parts = [
-    reportPart(count, '  of which: read + JSON.parse the input', child(['--parse', input])),
-    reportPart(count, '  of which: read-back check (walkBbolt)', child(['--walk', dbPath])),
-    reportPart(count, '  of which: db.tar.gz (gzip -9)', child(['--archive', outDir, dir])),
-  ];
-  const writer = child<WriterMeasure>(['--writer', dbPath, path.join(dir, 'rewrite-ours.db')]);
-  parts.push(reportPart(count, '  of which: our bbolt writer, same keys', writer));
-  const rest = build.seconds - parts.reduce((sum, m) => sum + m.seconds, 0);
-  console.log(`${String(count).padStart(8)}  ${'  rest: plan + external sort + merge'.padEnd(42)} ` +
-    `${rest.toFixed(2).padStart(7)} s  (build minus the parts above)`);
+  const rate = Math.round(build.advisories / build.seconds).toLocaleString('en-US');
+  row(count, 'buildTrivyDb (parse → trivy.db + tar.gz)', build,
+    `${rate} advisories/s  trivy.db ${mb(build.dbBytes)}`);
+  const writer = measureParts(dir, count, input, outDir, build);
   if (!peer) return;
 
   let copied: RewriteMeasure | undefined;
   for (const batch of [...BBOLT_BATCHES, ...(oneTx ? [0] : [])]) {
-    copied = await rewrite(peer, dbPath, path.join(dir, 'rewrite-bbolt.db'), batch);
+    copied = await rewrite(peer, path.join(outDir, 'trivy.db'), path.join(dir, 'bbolt.db'), batch);
     const label = batch ? `${batch.toLocaleString('en-US')} puts per db.Update` : 'one transaction';
-    reportRewrite(count, `bbolt v1.5.0, ${label}`, copied, build, writer);
+    const ratios = `ours/bbolt ${ratio(build, copied)} build, ${ratio(writer, copied)} writer`;
+    row(count, `bbolt v1.5.0, ${label}`, copied,
+      `${ratios}  ${copied.transactions} tx  file ${mb(copied.bytes)}`);
   }
-  console.log(`   ${count} advisories → ${copied?.keys.toLocaleString('en-US')} keys in ` +
-    `${copied?.buckets.toLocaleString('en-US')} buckets, input JSONL ${mb(statSync(input).size)}`);
+  const keys = copied?.keys.toLocaleString('en-US');
+  const buckets = copied?.buckets.toLocaleString('en-US');
+  console.log(`   ${count} advisories → ${keys} keys in ${buckets} buckets, ` +
+    `input JSONL ${mb(statSync(input).size)}`);
 }
 
-function reportBuild(count: number, m: BuildMeasure) {
-  const rate = Math.round(m.advisories / m.seconds).toLocaleString('en-US');
-  const label = 'buildTrivyDb (parse → trivy.db + tar.gz)';
-  console.log(`${String(count).padStart(8)}  ${label.padEnd(42)} ${m.seconds.toFixed(2).padStart(7)} s  ` +
-    `${rate.padStart(7)} advisories/s  peak RSS ${m.maxRssMb.toFixed(0)} MB  trivy.db ${mb(m.dbBytes)}`);
+// Parts of the build measured again alone, each in its own process; the rest (by difference)
+// is planning, the external sort and the merge of its runs.
+function measureParts(dir: string, count: number, input: string, outDir: string,
+  build: BuildMeasure): WriterMeasure {
+  const dbPath = path.join(outDir, 'trivy.db');
+  const writer = child<WriterMeasure>(['--writer', dbPath, path.join(dir, 'ours.db')]);
+  const parts: [string, PartMeasure][] = [
+    ['read + JSON.parse the input', child(['--parse', input])],
+    ['read-back check (walkBbolt)', child(['--walk', dbPath])],
+    ['db.tar.gz (gzip -9)', child(['--archive', outDir, dir])],
+    ['our bbolt writer, same keys', writer],
+  ];
+  for (const [label, m] of parts) row(count, `  of which: ${label}`, m, '');
+  const rest = build.seconds - parts.reduce((sum, [, m]) => sum + m.seconds, 0);
+  row(count, '  rest: plan + external sort + merge', { seconds: rest },
+    '(build minus the parts above)');
+
+  return writer;
 }
 
-// A part of the build measured again on its own, in its own process.
-function reportPart(count: number, label: string, m: PartMeasure): PartMeasure {
-  console.log(`${String(count).padStart(8)}  ${label.padEnd(42)} ${m.seconds.toFixed(2).padStart(7)} s  ` +
-    `peak RSS ${m.maxRssMb.toFixed(0)} MB`);
-
-  return m;
-}
-
-function reportRewrite(count: number, label: string, m: RewriteMeasure, build: BuildMeasure, writer: WriterMeasure) {
-  const ratios = `ours/bbolt ${ratio(build, m)} build, ${ratio(writer, m)} writer`;
-  console.log(`${String(count).padStart(8)}  ${label.padEnd(42)} ${m.seconds.toFixed(2).padStart(7)} s  ` +
-    `${ratios}  ${m.transactions} tx  peak RSS ${m.maxRssMb.toFixed(0)} MB  file ${mb(m.bytes)}`);
+function row(count: number, label: string, m: { seconds: number; maxRssMb?: number },
+  detail: string) {
+  const seconds = `${m.seconds.toFixed(2)} s`.padStart(9);
+  const rss = m.maxRssMb === undefined ? '' : `${m.maxRssMb.toFixed(0)} MB`;
+  const line = `${String(count).padStart(8)}  ${label.padEnd(42)} ${seconds}  ${rss.padStart(8)}`;
+  console.log(`${line}  ${detail}`.trimEnd());
 }
 
 function ratio(ours: { seconds: number }, bbolt: { seconds: number }): string {
@@ -154,9 +159,14 @@ function mb(bytes: number): string {
   return `${(bytes / 1e6).toFixed(0)} MB`;
 }
 
+function numbers(list: string): number[] {
+  return list.split(',').map(Number);
+}
+
 function child<T>(args: string[]): T {
   const self = fileURLToPath(import.meta.url);
-  const result = spawnSync(process.execPath, ['--import', 'tsx', self, ...args], { encoding: 'utf8', maxBuffer: 1 << 24 });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', self, ...args],
+    { encoding: 'utf8', maxBuffer: 1 << 24 });
   if (result.status !== 0) {
     throw new Error(`bench child ${args[0]} failed: ${result.stderr}`);
   }
@@ -164,7 +174,8 @@ function child<T>(args: string[]): T {
   return JSON.parse(result.stdout.trim().split('\n').pop()!) as T;
 }
 
-async function rewrite(peer: string, source: string, target: string, batch: number): Promise<RewriteMeasure> {
+async function rewrite(peer: string, source: string, target: string,
+  batch: number): Promise<RewriteMeasure> {
   const { stdout } = await execFileAsync(peer, ['-batch', String(batch), source, target]);
   await rm(target, { force: true });
 
@@ -173,8 +184,9 @@ async function rewrite(peer: string, source: string, target: string, batch: numb
 
 // Builds the peer once into .tools/bin, again only when its sources are newer than the binary.
 async function ensurePeer(): Promise<{ path: string } | { reason: string }> {
-  const sources = ['main.go', 'go.mod', 'go.sum'].map((f) => statSync(path.join(peerDir, f)).mtimeMs);
-  if (existsSync(peerBinary) && sources.every((m) => m <= statSync(peerBinary).mtimeMs)) {
+  const sources = ['main.go', 'go.mod', 'go.sum'].map((f) => path.join(peerDir, f));
+  const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
+  if (existsSync(peerBinary) && newest <= statSync(peerBinary).mtimeMs) {
     return { path: peerBinary };
   }
 
@@ -205,7 +217,8 @@ async function synthesizeLines(file: string, count: number) {
 // A plain newline splitter over large reads: the input side must not be the bottleneck.
 async function* advisoriesOf(file: string): AsyncGenerator<NormalizedAdvisory> {
   let rest = '';
-  for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
+  const stream = createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  for await (const chunk of stream) {
     const lines = (rest + (chunk as string)).split('\n');
     rest = lines.pop()!;
     for (const line of lines) yield JSON.parse(line) as NormalizedAdvisory;
@@ -224,11 +237,11 @@ async function buildChild(input: string, outDir: string) {
     }
   };
   const start = process.hrtime.bigint();
-  const result = await buildTrivyDb({ advisories: counted(), outDir, now: BUILD_NOW, workDir: path.dirname(outDir) });
+  const workDir = path.dirname(outDir);
+  const result = await buildTrivyDb({ advisories: counted(), outDir, now: BUILD_NOW, workDir });
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const dbBytes = result.files.find((f) => f.path === 'trivy.db')!.size;
-  const entries = Object.values(result.counts).reduce((sum, n) => sum + n, 0);
-  emit({ advisories, seconds, dbBytes, entries });
+  emit({ advisories, seconds, dbBytes });
 }
 
 // Our forward-only writer fed the keys of the built trivy.db in the order our reader walks
@@ -236,14 +249,14 @@ async function buildChild(input: string, outDir: string) {
 // bbolt library's write side.
 async function writerChild(source: string, target: string) {
   let spent = 0;
-  const timed = <T>(call: () => T): T => {
+  const timed = (call: () => void) => {
     const start = performance.now();
-    const result = call();
+    call();
     spent += performance.now() - start;
-
-    return result;
   };
-  const writer = await timed(() => BboltWriter.create(target));
+  const opening = performance.now();
+  const writer = await BboltWriter.create(target);
+  spent += performance.now() - opening;
   walkBbolt(source, {
     enterBucket: (names) => timed(() => writer.openBucket(names[names.length - 1])),
     value: (_names, key, value) => timed(() => writer.put(key, value)),

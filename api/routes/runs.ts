@@ -5,6 +5,8 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { bundlePaths } from '../../activities/bundle-paths.js';
 import { JWKS_PATH, MANIFEST_PATH, PROVENANCE_PATH, SIGNATURE_PATH } from '../../bundle/manifest.js';
+
+const PROVENANCE_ENVELOPE_PATH = 'signatures/provenance.dsse.json';
 import { StellaError } from '../../domain/errors.js';
 import type { StellaConfig } from '../../platform/config.js';
 import type { Database } from '../../store/database.js';
@@ -103,7 +105,11 @@ export function runRoutes(deps: RunRouteDependencies): Router {
     const run = await finishedRun(db, req);
     const signature = (await bundleFile(config, run, SIGNATURE_PATH)).toString('utf8').trim();
     const jwks = JSON.parse((await bundleFile(config, run, JWKS_PATH)).toString('utf8'));
-    res.json({ signatures: [{ path: SIGNATURE_PATH, over: MANIFEST_PATH, jws: signature }], jwks });
+    const envelope = await bundleFile(config, run, PROVENANCE_ENVELOPE_PATH).then(
+      (bytes) => [{ path: PROVENANCE_ENVELOPE_PATH, over: PROVENANCE_PATH, dsse: JSON.parse(bytes.toString('utf8')) }],
+      () => [],
+    );
+    res.json({ signatures: [{ path: SIGNATURE_PATH, over: MANIFEST_PATH, jws: signature }, ...envelope], jwks });
   });
 
   return router;
