@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { ZSTDDecompress } from 'simple-zstd';
-import { StellaError } from '../domain/errors.js';
+import { isStellaError, StellaError } from '../domain/errors.js';
 import { assertSafeRelativePath } from './files.js';
 
 // Unpacks a .tar.zst bundle into an empty folder. Only regular files and folders are
@@ -14,26 +14,48 @@ export async function extractTarZst(archivePath: string, targetDir: string): Pro
   await mkdir(targetDir, { recursive: true });
   const extract = tar.extract();
   const written: string[] = [];
-  const done = pipeline(createReadStream(archivePath), ZSTDDecompress(), extract);
-
+  const done = pipeline(createReadStream(archivePath), decompressor(), extract);
   // A refused entry abandons the pipeline; its rejection is the expected consequence.
   done.catch(() => undefined);
-  for await (const entry of extract) {
-    const name = entry.header.name.replace(/\/$/, '');
-    checkEntry(name, entry.header.type);
-    if (entry.header.type === 'directory') {
-      await mkdir(path.join(targetDir, name), { recursive: true });
-      entry.resume();
-      continue;
+
+  try {
+    for await (const entry of extract) {
+      const name = entry.header.name.replace(/\/$/, '');
+      checkEntry(name, entry.header.type);
+      if (entry.header.type === 'directory') {
+        await mkdir(path.join(targetDir, name), { recursive: true });
+        entry.resume();
+        continue;
+      }
+      const target = path.join(targetDir, name);
+      await mkdir(path.dirname(target), { recursive: true });
+      await pipeline(entry, createWriteStream(target, { flags: 'wx' }));
+      written.push(name);
     }
-    const target = path.join(targetDir, name);
-    await mkdir(path.dirname(target), { recursive: true });
-    await pipeline(entry, createWriteStream(target, { flags: 'wx' }));
-    written.push(name);
+    await done;
+  } catch (err) {
+    throw unreadable(archivePath, err);
   }
-  await done;
 
   return written;
+}
+
+// A zstd process that fails after its stream has ended reports it on a stream nobody
+// listens to any more; the pipeline has already seen the failure, so it is not lost.
+export function decompressor() {
+  const stream = ZSTDDecompress();
+  stream.on('error', () => undefined);
+
+  return stream;
+}
+
+// Truncated or corrupted archives are an integrity failure, never an internal error.
+export function unreadable(archivePath: string, err: unknown): StellaError {
+  if (isStellaError(err)) {
+    return err;
+  }
+
+  return new StellaError('integrity_failed', `${archivePath} is not a readable .tar.zst bundle: ${(err as Error)?.message ?? err}`, { cause: err });
 }
 
 function checkEntry(name: string, type: string | null | undefined) {

@@ -141,5 +141,8 @@ async function errorFrom(response: Response): Promise<StellaError> {
   }
   const code = FALLBACK_CLASS_BY_STATUS[response.status] ?? 'internal';
 
-  return new StellaError(code, `HTTP ${response.status}: ${text.slice(0, 200)}`);
+  // HEAD answers carry no body: say what was asked for instead.
+  const what = text.trim() ? text.slice(0, 200) : `${response.statusText || 'no details'} (${new URL(response.url).pathname})`;
+
+  return new StellaError(code, `HTTP ${response.status}: ${what}`);
 }

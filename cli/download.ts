@@ -25,7 +25,11 @@ export async function downloadBundle(api: ApiClient, runId: string, out: string)
   const etag = head.headers.get('etag') ?? '';
   const expected = etag.replace(/"/g, '');
 
-  const headers: Record<string, string> = have > 0 ? { range: `bytes=${have}-`, 'if-range': etag } : {};
+  const size = Number(head.headers.get('content-length') ?? 0);
+  // A partial as long as the bundle (or longer) cannot be resumed: start it over.
+  const resumeFrom = have > 0 && have < size ? have : 0;
+  const headers: Record<string, string> =
+    resumeFrom > 0 ? { range: `bytes=${resumeFrom}-`, 'if-range': etag } : {};
   const response = await api.request('GET', `/export/runs/${runId}/download`, { headers });
   const resumed = response.status === 206;
   await pipeline(
@@ -40,5 +44,5 @@ export async function downloadBundle(api: ApiClient, runId: string, out: string)
   }
   await rename(partial, out);
 
-  return { path: out, ...digest, resumedFrom: resumed ? have : 0 };
+  return { path: out, ...digest, resumedFrom: resumed ? resumeFrom : 0 };
 }

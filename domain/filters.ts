@@ -1,7 +1,8 @@
 import { z } from 'zod';
 
 const rfc3339 = z.iso.datetime({ offset: true });
-const nonEmptyStrings = z.array(z.string().min(1).max(512)).max(10_000);
+// An empty list would select nothing; leave the filter out to select everything.
+const nonEmptyStrings = z.array(z.string().min(1).max(512)).min(1).max(10_000);
 
 export const RECORD_KINDS = ['advisories', 'vex', 'sboms'] as const;
 export type RecordKind = (typeof RECORD_KINDS)[number];

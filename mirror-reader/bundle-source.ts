@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { ZSTDDecompress } from 'simple-zstd';
 import { extractOciLayout, isOciLayout } from '../adapters/mirror/oci-layout.js';
-import { extractTarZst } from '../bundle/extract.js';
+import { decompressor, extractTarZst, unreadable } from '../bundle/extract.js';
 import { removeQuietly } from '../bundle/files.js';
 import { StellaError } from '../domain/errors.js';
 import { manifestPathProblem } from '../signing/bundle-files.js';
@@ -51,14 +51,19 @@ export async function openBundle(source: string, ociReference?: string): Promise
 // first means a refused archive leaves nothing behind.)
 async function assertSafeArchive(archive: string): Promise<void> {
   const extract = tar.extract();
-  const done = pipeline(createReadStream(archive), ZSTDDecompress(), extract);
+  const done = pipeline(createReadStream(archive), decompressor(), extract);
+  done.catch(() => undefined);
   let problem: StellaError | undefined;
-  for await (const entry of extract) {
-    problem = entryProblem(entry.header.name, entry.header.type);
-    entry.resume();
-    if (problem) {
-      break;
+  try {
+    for await (const entry of extract) {
+      problem = entryProblem(entry.header.name, entry.header.type);
+      entry.resume();
+      if (problem) {
+        break;
+      }
     }
+  } catch (err) {
+    throw unreadable(archive, err);
   }
   await done.catch((err: unknown) => {
     if (!problem) {

@@ -26,7 +26,8 @@ export async function startEmbeddedStack(
   logger: Logger,
   options: EmbeddedStackOptions = {},
 ): Promise<EmbeddedStack> {
-  const cli = await ensureTemporalCli((message) => logger.info(message));
+  // Shown even at the demo's quiet log level: a first build takes minutes.
+  const cli = await ensureTemporalCli((message) => logger.warn(message));
   if (!cli) {
     throw new Error('no Temporal CLI: set TEMPORAL_CLI or install Go so that it can be built');
   }
@@ -45,7 +46,10 @@ export async function startEmbeddedStack(
 
   const stop = async () => {
     await api.close();
-    worker.worker.shutdown();
+    // A signal may already have started the drain (the Temporal runtime listens for them).
+    if (worker.worker.getState() === 'RUNNING') {
+      worker.worker.shutdown();
+    }
     await worker.done;
     await temporal.stop();
   };

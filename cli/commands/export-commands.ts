@@ -78,6 +78,15 @@ function registerProfileCommands(parent: Command) {
     });
 }
 
+interface CreateRunOptions {
+  profile: string;
+  filters?: string;
+  idempotencyKey?: string;
+  baseRunId?: string;
+  policyVersion?: string;
+  wait?: boolean;
+}
+
 function registerRunCommands(parent: Command) {
   const run = parent.command('run').description('Export runs');
 
@@ -86,10 +95,18 @@ function registerRunCommands(parent: Command) {
     .requiredOption('--profile <id>', 'profile id, e.g. prof_json_raw')
     .option('--filters <json>', 'filters as JSON, e.g. {"ecosystems":["npm"]}')
     .option('--idempotency-key <key>', 'the same key twice gives the same run')
+    .option('--base-run-id <runId>', 'mirror:delta: the export the delta builds on')
+    .option('--policy-version <version>', 'json:policy: pin a published policy version')
     .option('--wait', 'wait for the run to end, showing progress')
-    .action(async (opts: { profile: string; filters?: string; idempotencyKey?: string; wait?: boolean }, command: Command) => {
+    .action(async (opts: CreateRunOptions, command: Command) => {
       const { api, options } = clientOf(command);
-      const body = { profileId: opts.profile, filters: parseFiltersOption(opts.filters), trigger: 'cli' };
+      const body = {
+        profileId: opts.profile,
+        filters: parseFiltersOption(opts.filters),
+        baseRunId: opts.baseRunId,
+        policyVersion: opts.policyVersion,
+        trigger: 'cli',
+      };
       const headers: Record<string, string> = opts.idempotencyKey ? { 'idempotency-key': opts.idempotencyKey } : {};
       let view = await api.json<RunView>('POST', '/export/runs', body, headers);
       if (opts.wait) {
@@ -170,7 +187,10 @@ function registerVerifyCommand(parent: Command) {
         });
         emit(options, result, () =>
           result.ok
-            ? `OK: signature by key ${result.keyId} and ${result.filesChecked} file hashes verified`
+            ? [
+                `OK: signature by key ${result.keyId} and ${result.filesChecked} file hashes verified`,
+                ...(result.warnings ?? []).map((warning) => `  warning: ${warning}`),
+              ].join('\n')
             : ['FAILED:', ...result.failures.map((f) => `  ${f.check}${f.path ? ` ${f.path}` : ''}: ${f.message}`)].join('\n'),
         );
         if (!result.ok) {
@@ -211,7 +231,7 @@ function parseFiltersOption(text: string | undefined) {
   }
   const parsed = exportFiltersSchema.safeParse(value);
   if (!parsed.success) {
-    throw new StellaError('bad_request', `--filters: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new StellaError('bad_request', `--filters: ${parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ')}`);
   }
 
   return parsed.data;

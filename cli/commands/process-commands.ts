@@ -37,9 +37,8 @@ export function registerProcessCommands(program: Command): void {
         await migrateDatabase(config.databaseUrl);
       }
       const running = await startWorker(config, logger);
-      const stop = untilSignal().then(() => running.worker.shutdown());
+      // The Temporal runtime drains the worker itself on SIGINT and SIGTERM.
       await running.done;
-      await stop.catch(() => undefined);
     });
 
   program
@@ -70,7 +69,11 @@ export function registerProcessCommands(program: Command): void {
     .description('Run the whole embedded stack (Temporal dev server, worker, API) until interrupted')
     .action(async () => {
       const logger = createLogger('stella-dev');
-      const stack = await startEmbeddedStack(loadConfig(), logger, { uiPort: 8233 });
+      const config = loadConfig();
+      // The dev stack serves Temporal where the other commands look for it (TEMPORAL_ADDRESS).
+      const temporalPort = Number(config.temporalAddress.split(':').pop()) || 7233;
+      const uiPort = Number(process.env.STELLA_TEMPORAL_UI_PORT ?? 8233);
+      const stack = await startEmbeddedStack(config, logger, { temporalPort, uiPort });
       process.stderr.write(`Stella Export Center is up: API ${stack.api.url}, Temporal ${stack.temporal.address}. Ctrl-C stops it.\n`);
       await untilSignal();
       await stack.stop();

@@ -75,6 +75,49 @@ describe('json:raw export', { timeout: 300_000 }, () => {
     });
   });
 
+  describe('verify of a .tar.zst', () => {
+    describe('when the archive itself is corrupted midway', () => {
+      it('exits 6 with an integrity failure, not an internal error', async () => {
+        const archive = path.join(scratch, 'corrupt.tar.zst');
+        const bytes = await readFile(path.join(scratch, 'first.tar.zst'));
+        bytes.fill(0x41, Math.floor(bytes.length / 2), Math.floor(bytes.length / 2) + 4);
+        await writeFile(archive, bytes);
+
+        const result = await runCli(['export', 'verify', archive]);
+
+        assert.equal(result.code, 6, result.stderr);
+        assert.match(result.stderr, /integrity_failed/);
+      });
+    });
+  });
+
+  describe('download', () => {
+    describe('when a .partial as long as the bundle is left from an earlier attempt', () => {
+      it('starts over and returns the bundle with the right hash', async () => {
+        const out = path.join(scratch, 'again.tar.zst');
+        await cp(path.join(scratch, 'first.tar.zst'), `${out}.partial`);
+
+        const result = await downloadBundle(stack.client(), first.id, out);
+
+        assert.equal(result.sha256, first.artifact?.sha256);
+        assert.equal(result.resumedFrom, 0);
+      });
+    });
+
+    describe('when a .partial holds the first half', () => {
+      it('resumes with a range request and returns the bundle with the right hash', async () => {
+        const out = path.join(scratch, 'half.tar.zst');
+        const whole = await readFile(path.join(scratch, 'first.tar.zst'));
+        await writeFile(`${out}.partial`, whole.subarray(0, Math.floor(whole.length / 2)));
+
+        const result = await downloadBundle(stack.client(), first.id, out);
+
+        assert.equal(result.sha256, first.artifact?.sha256);
+        assert.equal(result.resumedFrom, Math.floor(whole.length / 2));
+      });
+    });
+  });
+
   describe('run twice over unchanged evidence', () => {
     it('returns identical data files and manifest file hashes', async () => {
       const second = await exportAndWait(stack, 'default');
