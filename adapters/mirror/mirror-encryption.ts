@@ -57,7 +57,7 @@ export interface EncryptionInfo {
 export interface DecryptBundleOptions {
   bundleDir: string;
   outDir: string; // must not exist yet, or be empty
-  identities: string[]; // AGE-SECRET-KEY-1… lines
+  identities: string[]; // age identity lines, AGE-SECRET-KEY-…
 }
 
 export interface DecryptBundleResult {
@@ -259,7 +259,7 @@ export function parseIdentityFile(text: string): string[] {
     .map((line) => line.trim())
     .filter((line) => line !== '' && !line.startsWith('#'));
   if (identities.length === 0) {
-    throw new StellaError('bad_request', 'the identity file holds no AGE-SECRET-KEY-1… line');
+    throw new StellaError('bad_request', 'the identity file holds no age identity line (AGE-SECRET-KEY-…)');
   }
 
   return identities;

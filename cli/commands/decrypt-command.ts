@@ -27,7 +27,7 @@ export function registerDecryptCommand(program: Command): void {
   parent
     .command('decrypt <bundle>')
     .description('Decrypt an encrypted mirror bundle (folder or .tar.zst) with age identities')
-    .requiredOption('--identity <file>', 'age identity file (AGE-SECRET-KEY-1… lines)')
+    .requiredOption('--identity <file>', 'age identity file (age identity lines, AGE-SECRET-KEY-…)')
     .requiredOption('--out <dir>', 'new folder for the decrypted bundle')
     .option('--jwks <file>', 'trusted public keys (default: the keys shipped in the bundle)')
     .action(async (bundle: string, opts: DecryptOptions, command: Command) => {
