@@ -171,6 +171,7 @@ describe('export triggers', { timeout: 300_000 }, () => {
           'provenance.json',
           'signatures/export.sig',
           'signatures/jwks.json',
+          'signatures/provenance.dsse.json',
         ]);
         assert.equal(await exists(paths(stack, base.id).archive), false);
       });
