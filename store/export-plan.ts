@@ -8,6 +8,7 @@ import {
   dialectOf,
   inList,
   join,
+  raw,
   sql,
   timestampParam,
   type Dialect,
@@ -96,26 +97,49 @@ function snapshotStatements(
   return statements;
 }
 
-// Orders are total (the row id breaks ties) and compare bytes, so the same evidence always
-// plans the same sequence, and with it the same bundle bytes.
-function advisorySnapshot(dialect: Dialect, tenant: string, runId: string, f: ExportFilters) {
+// One snapshot statement per record kind: the matching rows, numbered in plan order, with
+// the hash of the raw document each came from. Orders are total (the row id breaks ties) and
+// compare bytes, so the same evidence always plans the same sequence, and with it the same
+// bundle bytes.
+interface SnapshotSource {
+  kind: InputKind;
+  table: string;
+  alias: string;
+  orderBy: string[];
+  conditions: (Sql | undefined)[];
+}
+
+function snapshotInsert(dialect: Dialect, tenant: string, runId: string, from: SnapshotSource): Sql {
   const c = byteOrder(dialect);
+  const column = (name: string) => raw(`${from.alias}."${name}"`);
+  const order = join(
+    [...from.orderBy, 'id'].map((name) => sql`${column(name)}${c}`),
+    ', ',
+  );
 
   return sql`
     INSERT INTO "export_inputs" ("runId", "tenant", "kind", "ordinal", "recordId", "documentSha256")
-    SELECT ${runId}, ${tenant}, 'advisory',
-      ROW_NUMBER() OVER (ORDER BY a."advisoryId"${c}, a."sha256"${c}, a."id"${c}) - 1,
-      a."id", d."sha256"
-    FROM "advisories" a JOIN "raw_documents" d ON d."id" = a."documentId"
-    WHERE ${and([
-      sql`a."tenant" = ${tenant}`,
+    SELECT ${runId}, ${tenant}, ${from.kind}, ROW_NUMBER() OVER (ORDER BY ${order}) - 1,
+      ${column('id')}, d."sha256"
+    FROM ${raw(`"${from.table}" ${from.alias}`)} JOIN "raw_documents" d ON d."id" = ${column('documentId')}
+    WHERE ${and([sql`${column('tenant')} = ${tenant}`, ...from.conditions])}`;
+}
+
+function advisorySnapshot(dialect: Dialect, tenant: string, runId: string, f: ExportFilters) {
+  return snapshotInsert(dialect, tenant, runId, {
+    kind: 'advisory',
+    table: 'advisories',
+    alias: 'a',
+    orderBy: ['advisoryId', 'sha256'],
+    conditions: [
       f.since ? sql`a."modified" >= ${timestampParam(dialect, f.since)}` : undefined,
       f.until ? sql`a."modified" <= ${timestampParam(dialect, f.until)}` : undefined,
       f.includeWithdrawn === false ? sql`a."withdrawn" IS NULL` : undefined,
       affectedPackage(f),
       f.advisoryIds ? idOrAlias(dialect, f.advisoryIds) : undefined,
       f.excludeAdvisoryIds ? sql`NOT ${inList(sql`a."advisoryId"`, f.excludeAdvisoryIds)}` : undefined,
-    ])}`;
+    ],
+  });
 }
 
 function affectedPackage(f: ExportFilters): Sql | undefined {
@@ -142,37 +166,31 @@ function idOrAlias(dialect: Dialect, ids: string[]): Sql {
 }
 
 function vexSnapshot(dialect: Dialect, tenant: string, runId: string, f: ExportFilters) {
-  const c = byteOrder(dialect);
-
-  return sql`
-    INSERT INTO "export_inputs" ("runId", "tenant", "kind", "ordinal", "recordId", "documentSha256")
-    SELECT ${runId}, ${tenant}, 'vex',
-      ROW_NUMBER() OVER (ORDER BY v."vulnerability"${c}, v."product"${c}, v."sha256"${c}, v."id"${c}) - 1,
-      v."id", d."sha256"
-    FROM "vex_statements" v JOIN "raw_documents" d ON d."id" = v."documentId"
-    WHERE ${and([
-      sql`v."tenant" = ${tenant}`,
+  return snapshotInsert(dialect, tenant, runId, {
+    kind: 'vex',
+    table: 'vex_statements',
+    alias: 'v',
+    orderBy: ['vulnerability', 'product', 'sha256'],
+    conditions: [
       f.since ? sql`v."timestamp" >= ${timestampParam(dialect, f.since)}` : undefined,
       f.until ? sql`v."timestamp" <= ${timestampParam(dialect, f.until)}` : undefined,
       f.vulnerabilities ? inList(sql`v."vulnerability"`, f.vulnerabilities) : undefined,
       f.products ? inList(sql`v."product"`, f.products) : undefined,
-    ])}`;
+    ],
+  });
 }
 
 function sbomSnapshot(dialect: Dialect, tenant: string, runId: string, f: ExportFilters) {
-  const c = byteOrder(dialect);
-
-  return sql`
-    INSERT INTO "export_inputs" ("runId", "tenant", "kind", "ordinal", "recordId", "documentSha256")
-    SELECT ${runId}, ${tenant}, 'sbom',
-      ROW_NUMBER() OVER (ORDER BY s."subject"${c}, s."sha256"${c}, s."id"${c}) - 1,
-      s."id", d."sha256"
-    FROM "sboms" s JOIN "raw_documents" d ON d."id" = s."documentId"
-    WHERE ${and([
-      sql`s."tenant" = ${tenant}`,
+  return snapshotInsert(dialect, tenant, runId, {
+    kind: 'sbom',
+    table: 'sboms',
+    alias: 's',
+    orderBy: ['subject', 'sha256'],
+    conditions: [
       f.products ? inList(sql`s."subject"`, f.products) : undefined,
       f.imageDigests ? inList(sql`s."imageDigest"`, f.imageDigests) : undefined,
       f.repositories ? inList(sql`s."repository"`, f.repositories) : undefined,
       f.tags ? inList(sql`s."tag"`, f.tags) : undefined,
-    ])}`;
+    ],
+  });
 }
