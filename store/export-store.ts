@@ -17,12 +17,25 @@ export interface ProfileView {
   updatedAt: string;
 }
 
+// Tenants whose built-in profiles this process has already seen in a database: built-ins are
+// never deleted, so one check per tenant and process saves a query on every profile read.
+const seededTenants = new WeakMap<Database, Set<string>>();
+
 export async function ensureBuiltinProfiles(db: Database, tenant: string): Promise<void> {
-  const existing = await db.exportProfile.count({ where: { tenant, builtin: true } });
-  if (existing >= BUILTIN_PROFILES.length) {
+  const seeded = seededTenants.get(db) ?? new Set<string>();
+  seededTenants.set(db, seeded);
+  if (seeded.has(tenant)) {
     return;
   }
 
+  const existing = await db.exportProfile.count({ where: { tenant, builtin: true } });
+  if (existing < BUILTIN_PROFILES.length) {
+    await seedBuiltinProfiles(db, tenant);
+  }
+  seeded.add(tenant);
+}
+
+async function seedBuiltinProfiles(db: Database, tenant: string): Promise<void> {
   const now = new Date(0);
   for (const profile of BUILTIN_PROFILES) {
     const { kind, variant } = splitKind(profile.kind);
