@@ -10,7 +10,9 @@ log() { printf '[install-tools] %s\n' "$*" >&2; }
 
 # docker-registry and apache2-utils (htpasswd): the registry the distribution tests push to.
 # age: the reference age CLI the mirror encryption interop tests decrypt and encrypt with.
-apt_packages=(zstd postgresql docker-registry apache2-utils age)
+# chromium: the browser the web console test drives with puppeteer-core (never a downloaded
+# browser build).
+apt_packages=(zstd postgresql docker-registry apache2-utils age chromium)
 missing=()
 for package in "${apt_packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -51,6 +53,10 @@ go_tool minio v0.0.0-20260212201848-7aac2a2c5b7c github.com/minio/minio
 # GOEXPERIMENT=jsonv2 (v0.74 imports encoding/json/v2).
 go_tool trivy v0.74.0 github.com/aquasecurity/trivy/cmd/trivy GOEXPERIMENT=jsonv2
 go_tool trivy v0.73.0 github.com/aquasecurity/trivy/cmd/trivy GOEXPERIMENT=jsonv2
+
+# local-kms: a second KMS emulator that implements Sign with MessageType DIGEST (moto does
+# not); the KMS DIGEST test starts it on 127.0.0.1.
+go_tool local-kms v0.0.0-20260228092603-2a5e92d09ab6 github.com/nsmithuk/local-kms
 
 # A KMS emulator for the KMS signer's tests (moto's server, from PyPI).
 if ! command -v moto_server >/dev/null 2>&1; then

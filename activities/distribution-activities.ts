@@ -1,5 +1,7 @@
 import { stat } from 'node:fs/promises';
+import path from 'node:path';
 import { Context } from '@temporalio/activity';
+import { removeQuietly } from '../bundle/files.js';
 import { StellaError } from '../domain/errors.js';
 import {
   ociArtifactFor,
@@ -39,6 +41,8 @@ export interface DistributionDependencies {
   logger: Logger;
   env?: NodeJS.ProcessEnv;
 }
+
+type ProfileOciSettings = OciMediaOverrides & { shardBytes?: number };
 
 export interface RecordDistributionInput {
   tenant: string;
@@ -135,20 +139,33 @@ export function createDistributionActivities(deps: DistributionDependencies) {
     auth?: DistributionAuth,
   ) {
     const reference = parseOciReference(input.target);
-    const artifact = await ociArtifactFor(bundle, { media: await profileMedia(input) });
-    const heartbeat = resumableHeartbeat();
-    const result = await pushArtifact({
-      reference,
-      artifact,
-      credentials: isOciAuth(auth) ? auth : ociCredentialsFromEnv(env),
-      mountFrom: await siblingRepositories(input, reference.registry),
-      plainHttpHosts: listFromEnv(env.STELLA_OCI_PLAIN_HTTP),
-      resumeUploads: heartbeat.uploads,
-      retry: heartbeat.retry,
-      onProgress: heartbeat.onProgress,
-    });
+    const oci = await profileOci(input);
+    // Mirror and sharded bundles are pushed from their OCI layout, written here and removed
+    // afterwards (a retry writes it again; the registry keeps what was already pushed).
+    const layoutDir = path.join(config.dataDir, 'tmp', 'oci-layouts', input.distributionId);
+    await removeQuietly(layoutDir);
+    try {
+      const artifact = await ociArtifactFor(bundle, {
+        media: oci,
+        shardBytes: oci?.shardBytes ?? numberFromEnv(env.STELLA_OCI_SHARD_BYTES),
+        layoutDir,
+      });
+      const heartbeat = resumableHeartbeat();
+      const result = await pushArtifact({
+        reference,
+        artifact,
+        credentials: isOciAuth(auth) ? auth : ociCredentialsFromEnv(env),
+        mountFrom: await siblingRepositories(input, reference.registry),
+        plainHttpHosts: listFromEnv(env.STELLA_OCI_PLAIN_HTTP),
+        resumeUploads: heartbeat.uploads,
+        retry: heartbeat.retry,
+        onProgress: heartbeat.onProgress,
+      });
 
-    return { registry: reference.registry, repository: reference.repository, ...result };
+      return { registry: reference.registry, repository: reference.repository, ...result };
+    } finally {
+      await removeQuietly(layoutDir);
+    }
   }
 
   async function uploadToBucket(
@@ -182,11 +199,12 @@ export function createDistributionActivities(deps: DistributionDependencies) {
     }
   }
 
-  // A profile may set its own media types and annotations under config.distribution.oci.
-  async function profileMedia(input: DistributeRunInput): Promise<OciMediaOverrides | undefined> {
+  // A profile may set its own media types, annotations and shard size under
+  // config.distribution.oci.
+  async function profileOci(input: DistributeRunInput): Promise<ProfileOciSettings | undefined> {
     const run = await getRun(db, input.tenant, input.runId);
     const profile = await getProfile(db, input.tenant, run.profileId).catch(() => undefined);
-    const distribution = profile?.config.distribution as { oci?: OciMediaOverrides } | undefined;
+    const distribution = profile?.config.distribution as { oci?: ProfileOciSettings } | undefined;
 
     return distribution?.oci;
   }

@@ -14,6 +14,7 @@ import { digestFile, removeQuietly, temporaryNameFor, writeFileAtomic } from '..
 import {
   JWKS_PATH,
   MANIFEST_PATH,
+  detachedSignaturePath,
   MANIFEST_SCHEMA,
   PROVENANCE_PATH,
   SIGNATURE_PATH,
@@ -45,7 +46,7 @@ import { keepAlive, throwIfCancelled } from './keep-alive.js';
 export interface ExportRunDependencies {
   db: Database;
   config: StellaConfig;
-  signer: () => Promise<Signer>;
+  signer: (tenant: string) => Promise<Signer>; // the run's tenant's signer
   logger: Logger;
 }
 
@@ -128,6 +129,10 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
       });
       const state: WriteState = { ...output, adapter: { name: adapter.name, version: adapter.version } };
       await writeFileAtomic(paths.writeState, JSON.stringify(state));
+      // Redaction hints: which fields kept a raw document out, by pointer, never by value.
+      for (const withheld of output.withheld ?? []) {
+        log.warn({ withheld }, 'Raw document withheld');
+      }
       log.info({ files: output.files.length, counts: output.counts }, 'Bundle written');
     });
   }
@@ -172,6 +177,8 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
         counts: state.counts,
         ...(await baseReference(run.tenant, JSON.parse(run.options) as RunOptions)),
         files: [...state.files, provenanceFile].sort((a, b) => a.path.localeCompare(b.path)),
+        ...(state.withheld ? { withheld: state.withheld } : {}),
+        ...detachedSignaturesOf(state.extraSignedFiles),
         inputs: documents,
         startedAt: (run.startedAt ?? run.createdAt).toISOString(),
         finishedAt: new Date().toISOString(),
@@ -180,14 +187,12 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
       const manifestBytes = Buffer.from(canonicalJson(manifest) + '\n', 'utf8');
       await writeFileAtomic(path.join(paths.staging, MANIFEST_PATH), manifestBytes);
 
-      const signer = await deps.signer();
+      const signer = await deps.signer(run.tenant);
       const signature = await signer.signDetached(manifestBytes);
       await writeFileAtomic(path.join(paths.staging, SIGNATURE_PATH), signature + '\n');
-      for (const relative of state.extraSignedFiles ?? []) {
-        const bytes = await readFile(path.join(paths.staging, relative));
-        const name = path.posix.basename(relative).replace(/\.[^.]+$/, '');
-        const detached = await signer.signDetached(bytes);
-        await writeFileAtomic(path.join(paths.staging, 'signatures', `${name}.sig`), detached + '\n');
+      for (const { file, signature: signaturePath } of manifest.detachedSignatures ?? []) {
+        const detached = await signer.signDetached(await readFile(path.join(paths.staging, file)));
+        await writeFileAtomic(path.join(paths.staging, signaturePath), detached + '\n');
       }
       // The attestation as in-toto tooling reads it: provenance.json's bytes in a DSSE envelope.
       const provenanceBytes = await readFile(path.join(paths.staging, PROVENANCE_PATH));
@@ -376,6 +381,15 @@ async function resolveLineage(
   }
 
   return lineage;
+}
+
+function detachedSignaturesOf(files: string[] | undefined): Pick<ExportManifest, 'detachedSignatures'> {
+  if (!files || files.length === 0) {
+    return {};
+  }
+  const sorted = [...files].sort();
+
+  return { detachedSignatures: sorted.map((file) => ({ file, signature: detachedSignaturePath(file) })) };
 }
 
 async function writeJsonFile(dir: string, relative: string, value: unknown): Promise<ManifestFile> {

@@ -1,4 +1,4 @@
-import type { ManifestFile } from '../bundle/manifest.js';
+import type { ManifestFile, WithheldDocument } from '../bundle/manifest.js';
 import type { ProfileKind } from '../domain/profiles.js';
 import type { InputKind } from '../store/export-plan.js';
 import type { RunRecordSource } from '../store/export-records.js';
@@ -49,6 +49,8 @@ export interface AdapterOutput {
   // Files that also get a detached signature of their own, `signatures/<name>.sig`
   // (mirrors sign manifest.yaml for importers that read it first).
   extraSignedFiles?: string[];
+  // Raw documents the raw-document screen kept out (redaction/); export.json lists them.
+  withheld?: WithheldDocument[];
 }
 
 export interface ExportAdapter {

@@ -5,15 +5,18 @@ import { jsonPolicyAdapter } from './json/json-policy-adapter.js';
 import { jsonRawAdapter } from './json/json-raw-adapter.js';
 import { mirrorDeltaAdapter } from './mirror/mirror-delta-adapter.js';
 import { mirrorFullAdapter } from './mirror/mirror-full-adapter.js';
+import { withSchemaGuard } from './schema-guard.js';
 import { trivyDbAdapter, trivyJavaDbAdapter } from './trivy/trivy-db-adapter.js';
 
+// Every adapter is wrapped in the shared schema-drift guard: the records it emits must fit
+// the allow-lists in record-schemas.ts or the run fails with schema_mismatch.
 const ADAPTERS: Partial<Record<ProfileKind, ExportAdapter>> = {
-  'json:policy': jsonPolicyAdapter,
-  'json:raw': jsonRawAdapter,
-  'mirror:delta': mirrorDeltaAdapter,
-  'mirror:full': mirrorFullAdapter,
-  'trivy:db': trivyDbAdapter,
-  'trivy:java-db': trivyJavaDbAdapter,
+  'json:policy': withSchemaGuard(jsonPolicyAdapter),
+  'json:raw': withSchemaGuard(jsonRawAdapter),
+  'mirror:delta': withSchemaGuard(mirrorDeltaAdapter),
+  'mirror:full': withSchemaGuard(mirrorFullAdapter),
+  'trivy:db': withSchemaGuard(trivyDbAdapter),
+  'trivy:java-db': withSchemaGuard(trivyJavaDbAdapter),
 };
 
 export function isSupportedKind(kind: ProfileKind): boolean {

@@ -7,6 +7,7 @@ import { accessControl } from './auth/access-control.js';
 import { errorHandler, toDomainError } from './http-errors.js';
 import { createApiMetrics, type ApiMetrics } from './metrics.js';
 import { auditRoutes } from './routes/audit.js';
+import { consoleRoutes } from './routes/console.js';
 import { distributionRoutes } from './routes/distributions.js';
 import { keyRoutes } from './routes/keys.js';
 import { policyRoutes } from './routes/policies.js';
@@ -51,6 +52,7 @@ export function createApp(deps: ApiDependencies): Express {
   app.use(distributionRoutes(deps));
   app.use(keyRoutes(deps));
   app.use(runVerificationRoutes({ ...deps, metrics }));
+  app.use(consoleRoutes());
 
   app.use((req, _res, next) => {
     next(new StellaError('not_found', `no route for ${req.method} ${req.path}`));

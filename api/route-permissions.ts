@@ -19,6 +19,7 @@ export type AuditAction =
   | 'run.cancel'
   | 'run.distribute'
   | 'bundle.verify'
+  | 'bundle.presign'
   | 'profile.create'
   | 'profile.update'
   | 'profile.delete'
@@ -48,6 +49,9 @@ export const ROUTE_PERMISSIONS: readonly RoutePermission[] = [
   { method: 'GET', pattern: '/metrics', access: 'public' },
   // Public signing keys: verifying a bundle must not need an account.
   { method: 'GET', pattern: '/export/jwks', access: 'public' },
+  // The web console's static shell and modules (api/routes/console.ts): no data in them;
+  // every data call they make goes through the routes below with the user's token.
+  { method: 'GET', pattern: '/console/*', access: 'public' },
 
   { method: 'GET', pattern: '/export/profiles', access: VIEWER },
   { method: 'GET', pattern: '/export/profiles/:id', access: VIEWER },

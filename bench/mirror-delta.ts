@@ -28,6 +28,18 @@ import { insertSyntheticAdvisories, loadRealAdvisories, synthesizeAdvisories } f
 const TENANT = 'bench';
 const CHANGE_SHARE = 0.05;
 
+interface Started {
+  at: number;
+  cpu: NodeJS.CpuUsage;
+}
+
+interface PhaseResult {
+  ms: number;
+  cpuMs: number;
+  rssMb: number;
+  note: string;
+}
+
 interface BenchState {
   databaseUrl: string;
   baseRunId?: string;
@@ -59,29 +71,39 @@ async function main() {
   }
 }
 
-function child(args: string[]): { ms: number; rssMb: number; note: string } {
+function child(args: string[]): PhaseResult {
   const self = fileURLToPath(import.meta.url);
   const result = spawnSync(process.execPath, ['--import', 'tsx', self, ...args], { encoding: 'utf8' });
   if (result.status !== 0) {
     throw new Error(`${args[0]} failed: ${result.stderr}`);
   }
 
-  return JSON.parse(result.stdout.trim().split('\n').pop()!) as { ms: number; rssMb: number; note: string };
+  return JSON.parse(result.stdout.trim().split('\n').pop()!) as PhaseResult;
 }
 
-function report(count: number, phase: string, result: { ms: number; rssMb: number; note: string }) {
+// CPU time (user + system, all threads) is printed beside the wall time: on a shared machine
+// it is the steadier figure of the two.
+function report(count: number, phase: string, result: PhaseResult) {
   const time = `${(result.ms / 1000).toFixed(2)} s`.padStart(9);
+  const cpu = `${(result.cpuMs / 1000).toFixed(2)} s`.padStart(9);
   const rss = `${result.rssMb.toFixed(0)} MB`.padStart(8);
-  console.log(`${String(count).padStart(9)}  ${phase.padEnd(34)} ${time}  peak RSS ${rss}  ${result.note}`);
+  const figures = `${time}  cpu ${cpu}  peak RSS ${rss}`;
+  console.log(`${String(count).padStart(9)}  ${phase.padEnd(34)} ${figures}  ${result.note}`);
 }
 
-function finish(started: number, note: string) {
+function start(): Started {
+  return { at: Date.now(), cpu: process.cpuUsage() };
+}
+
+function finish(started: Started, note: string) {
   const rssMb = process.resourceUsage().maxRSS / 1024;
-  process.stdout.write(JSON.stringify({ ms: Date.now() - started, rssMb, note }) + '\n');
+  const cpu = process.cpuUsage(started.cpu);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  process.stdout.write(JSON.stringify({ ms: Date.now() - started.at, cpuMs, rssMb, note }) + '\n');
 }
 
 async function prepare(dir: string, count: number) {
-  const started = Date.now();
+  const started = start();
   const databaseUrl = `file:${path.join(dir, 'stella.db')}`;
   await migrateDatabase(databaseUrl);
   await insertSyntheticAdvisories(databaseUrl, TENANT, count);
@@ -95,7 +117,7 @@ async function prepare(dir: string, count: number) {
 }
 
 async function planDelta(dir: string) {
-  const started = Date.now();
+  const started = start();
   const state = await loadState(dir);
   const db = await openDatabase(state.databaseUrl);
   const deltaRunId = await plannedRun(db, mirrorDeltaAdapter, state.baseRunId);
@@ -107,7 +129,7 @@ async function planDelta(dir: string) {
 async function writeDelta(dir: string) {
   const state = await loadState(dir);
   const db = await openDatabase(state.databaseUrl);
-  const started = Date.now();
+  const started = start();
   const output = await write(db, dir, mirrorDeltaAdapter, state.deltaRunId!, state.baseRunId);
   const c = output.counts;
   finish(started, `+${c.advisoriesAdded} ~${c.advisoriesChanged} -${c.advisoriesRemoved} advisories`);

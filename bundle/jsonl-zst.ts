@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { ZSTDCompress } from 'simple-zstd';
-import { DigestingStream, temporaryNameFor, type FileDigest } from './files.js';
+import { DigestingStream, removeQuietly, temporaryNameFor, type FileDigest } from './files.js';
 
 export interface JsonlWriteResult extends FileDigest {
   records: number;
@@ -31,15 +31,40 @@ export async function writeJsonlZst(
   const temporary = temporaryNameFor(filePath);
   const digest = new DigestingStream();
   const counter = { records: 0 };
+  const source = new FailureHoldingSource(chunked(lines, counter, options));
   await pipeline(
-    Readable.from(chunked(lines, counter, options)),
+    Readable.from(source.chunks()),
     ZSTDCompress(options.compressionLevel ?? 3),
     digest,
     createWriteStream(temporary),
   );
+  if (source.failed) {
+    await removeQuietly(temporary);
+    throw source.failure;
+  }
   await rename(temporary, filePath);
 
   return { ...digest.digest(), records: counter.records };
+}
+
+// A failing line source must still end the zstd process's input: simple-zstd does not stop
+// its child when the pipeline is destroyed, so an error thrown into the pipeline would leave
+// one zstd process behind per failed write. The source ends normally instead, and the
+// failure is rethrown once the pipeline has closed.
+class FailureHoldingSource {
+  failed = false;
+  failure: unknown;
+
+  constructor(private readonly source: AsyncIterable<Buffer>) {}
+
+  async *chunks(): AsyncGenerator<Buffer> {
+    try {
+      yield* this.source;
+    } catch (err) {
+      this.failed = true;
+      this.failure = err;
+    }
+  }
 }
 
 async function* chunked(

@@ -1,6 +1,4 @@
-import { Command, CommanderError, Option } from 'commander';
-import { EXIT_CODE_BY_CLASS, isStellaError } from '../domain/errors.js';
-import { toDomainError } from '../api/http-errors.js';
+import { Command, Option } from 'commander';
 import { loadConfig } from '../platform/config.js';
 import { productVersion } from '../platform/product-version.js';
 import { registerDemoCommand } from '../demo/demo-command.js';
@@ -14,8 +12,11 @@ import { registerMirrorCommand } from './commands/mirror-command.js';
 import { registerPolicyCommand } from './commands/policy-command.js';
 import { registerProcessCommands } from './commands/process-commands.js';
 import { registerScheduleCommand } from './commands/schedule-command.js';
+import { cliFailureOf, formatCliError, wantsJson } from './error-output.js';
 
 // Exit codes: 0 ok, 2 bad arguments, 4 not found, 5 denied, 6 integrity failed, 8 export error.
+// With --json every error is one JSON object on stderr (error-output.ts), for every command.
+const json = wantsJson(process.argv.slice(2));
 const program = new Command('stella')
   .version(productVersion())
   .description('Stella Export Center: verifiable bundles of vulnerability evidence')
@@ -23,7 +24,7 @@ const program = new Command('stella')
   .addOption(new Option('--api-url <url>', 'API base URL').env('STELLA_API_URL').default(loadConfig().apiUrl))
   .option('--json', 'machine-readable output')
   .exitOverride()
-  .configureOutput({ outputError: (text, write) => write(text) });
+  .configureOutput({ outputError: (text, write) => (json ? undefined : write(text)) });
 
 registerProcessCommands(program);
 registerIngestCommand(program);
@@ -41,20 +42,9 @@ program.commands.forEach(applyExitOverride);
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  process.exitCode = exitCodeFor(err);
-}
-
-function exitCodeFor(err: unknown): number {
-  if (err instanceof CommanderError) {
-    return err.exitCode === 0 ? 0 : 2;
-  }
-  const domain = isStellaError(err) ? err : toDomainError(err);
-  process.stderr.write(`stella: ${domain.code}: ${domain.message}\n`);
-  if (domain.code === 'internal') {
-    process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`);
-  }
-
-  return EXIT_CODE_BY_CLASS[domain.code];
+  const failure = cliFailureOf(err);
+  process.stderr.write(formatCliError(failure, json));
+  process.exitCode = failure.exitCode;
 }
 
 function applyExitOverride(command: Command) {

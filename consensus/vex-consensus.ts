@@ -1,4 +1,5 @@
 import type { VexStatus } from '../domain/records.js';
+import type { VexVersionState } from '../ingest/vex-statement.js';
 
 // Several VEX statements about one vulnerability in one product → one status, with every
 // statement listed beside the role it played. Statements are referenced, never rewritten.
@@ -11,6 +12,8 @@ import type { VexStatus } from '../domain/records.js';
 //    wins. Equal weights are settled by precedence: fixed > not_affected with a
 //    justification (or impact statement, which OpenVEX accepts in its place) > affected >
 //    not_affected without either > under_investigation.
+//
+// A statement with per-version states (CycloneDX) votes per version: see vex-versions.ts.
 
 export interface VexTrustWeights {
   defaultWeight: number;
@@ -28,6 +31,9 @@ export interface VexStatementRef {
   impactStatement?: string;
   issuer?: string;
   timestamp?: string;
+  // Set when the statement votes for one version entry of its product; `status` is then
+  // the vote for that version (vex-versions.ts), not the analysis status.
+  versionState?: VexVersionState;
 }
 
 export type StatementRole = 'agrees' | 'dissents' | 'superseded' | 'untrusted';
@@ -40,6 +46,7 @@ export interface ContributingStatement {
   status: VexStatus;
   justification?: string;
   timestamp?: string;
+  versionState?: VexVersionState;
   weight: number;
   role: StatementRole;
 }
@@ -206,6 +213,7 @@ function contribution(vote: Vote): ContributingStatement {
     ...(statement.issuer !== undefined ? { issuer: statement.issuer } : {}),
     ...(statement.justification !== undefined ? { justification: statement.justification } : {}),
     ...(statement.timestamp !== undefined ? { timestamp: statement.timestamp } : {}),
+    ...(statement.versionState !== undefined ? { versionState: statement.versionState } : {}),
   };
 
   return {

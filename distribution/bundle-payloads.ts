@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULT_SHARD_BYTES, writeOciLayout } from '../adapters/mirror/oci-layout.js';
 import { canonicalJson } from '../bundle/canonical-json.js';
 import { digestIfExists } from '../bundle/files.js';
 import {
@@ -20,6 +21,7 @@ import {
   type PackagedArtifact,
   type TrivyArtifactKind,
 } from './oci/artifact.js';
+import { artifactFromLayout } from './oci/layout-artifact.js';
 
 // A published bundle as the distribution engines see it: the unpacked folder and its
 // .tar.zst, both already final (bundle-paths.ts), with the hashes recorded at publication.
@@ -35,11 +37,24 @@ export interface PublishedBundle {
 export const MARKER_NAME = '_SUCCESS';
 export const MARKER_SCHEMA = 'stella.distribution-marker/v1';
 
+export interface OciArtifactOptions {
+  tag?: string;
+  media?: OciMediaOverrides;
+  // Bundles whose files add up to more than this go out sharded (below).
+  shardBytes?: number;
+  // An empty folder the OCI layout may be written to; the caller removes it. Without it
+  // every non-Trivy bundle goes out as the generic artifact.
+  layoutDir?: string;
+}
+
 // Trivy kinds go out as the artifact Trivy pulls, with the DB archive the trivy adapter
-// wrote as the layer; every other kind as the generic bundle artifact.
+// wrote as the layer. Mirror kinds, and any other bundle larger than the shard size, go
+// out as the bundle's OCI image layout exactly as `stella mirror oci` writes it
+// (adapters/mirror/oci-layout.ts): one manifest, or one per shard under an image index.
+// Every other kind goes out as the generic artifact around its .tar.zst.
 export async function ociArtifactFor(
   bundle: PublishedBundle,
-  options: { tag?: string; media?: OciMediaOverrides } = {},
+  options: OciArtifactOptions = {},
 ): Promise<PackagedArtifact> {
   const created = bundle.finishedAt.toISOString().replace(/\.000Z$/, 'Z');
   if (bundle.profileKind in TRIVY_ARTIFACTS) {
@@ -48,16 +63,41 @@ export async function ociArtifactFor(
 
     return packageTrivyArtifact({ kind, created, archive, tag: options.tag });
   }
+  const exportManifest = await readFile(path.join(bundle.bundleDir, MANIFEST_PATH));
+  const asLayout =
+    bundle.profileKind.startsWith('mirror:') || needsShards(exportManifest, options.shardBytes);
+  if (options.layoutDir && asLayout) {
+    return layoutArtifact(bundle, options.layoutDir, options);
+  }
 
   return packageBundleArtifact({
     runId: bundle.runId,
     profileKind: bundle.profileKind,
     created,
     archive: { ...bundle.archive, name: `${bundle.runId}.tar.zst` },
-    exportManifest: await readFile(path.join(bundle.bundleDir, MANIFEST_PATH)),
+    exportManifest,
     media: options.media,
     tag: options.tag,
   });
+}
+
+function needsShards(exportManifest: Buffer, shardBytes = DEFAULT_SHARD_BYTES): boolean {
+  const { files } = JSON.parse(exportManifest.toString('utf8')) as ExportManifest;
+
+  return files.reduce((sum, file) => sum + file.size, 0) > shardBytes;
+}
+
+// Profile media-type overrides do not apply here: the layout carries each file's own media
+// type from export.json, so that the layout and the registry hold the same manifests.
+async function layoutArtifact(
+  bundle: PublishedBundle,
+  layoutDir: string,
+  options: OciArtifactOptions,
+): Promise<PackagedArtifact> {
+  const tag = options.tag ?? bundle.runId;
+  await writeOciLayout(bundle.bundleDir, layoutDir, { tag, shardBytes: options.shardBytes });
+
+  return artifactFromLayout(layoutDir, tag);
 }
 
 // The DB archive is the bundle file carrying Trivy's layer media type (the trivy adapter

@@ -1,6 +1,5 @@
 import type {
   NormalizedSbom,
-  NormalizedVexStatement,
   SbomComponent,
   VexStatus,
 } from '../domain/records.js';
@@ -23,13 +22,18 @@ import {
   readTimestamp,
   sortedUnique,
 } from './normalize-values.js';
-import { vexStatement } from './vex-statement.js';
+import {
+  vexStatement,
+  type VexStatementRecord,
+  type VexVersionState,
+  type VexVersionStatus,
+} from './vex-statement.js';
 
 // CycloneDX 1.2–1.6 JSON (https://cyclonedx.org/docs/1.6/json/). XML BOMs are not read.
 
 export interface CycloneDxResult {
   sbom?: NormalizedSbom;
-  vexStatements: NormalizedVexStatement[];
+  vexStatements: VexStatementRecord[];
 }
 
 // A BOM is an SBOM when it lists components or states no VEX analysis at all (a BOM with
@@ -149,7 +153,7 @@ function vexStatementsOf(
   doc: JsonObject,
   metadata: JsonObject,
   refs: RefIndex,
-): NormalizedVexStatement[] {
+): VexStatementRecord[] {
   const context: StatementContext = {
     issuer: issuerOf(metadata),
     timestamp: optionalString(metadata, 'timestamp', 'metadata'),
@@ -171,7 +175,7 @@ function statementsOf(
   analysis: JsonObject,
   where: string,
   context: StatementContext,
-): NormalizedVexStatement[] {
+): VexStatementRecord[] {
   const id = optionalString(vulnerability, 'id', where);
   if (id === undefined) throw malformed(`CycloneDX ${where} has no id`);
 
@@ -181,13 +185,42 @@ function statementsOf(
   const shared = analysisFields(vulnerability, analysis, where, context);
   const aliases = aliasesOf(vulnerability, id, where);
 
-  // Known gap: `affects[].versions` (a status per version or range) has no field in the
-  // record, so the statement covers the ref as a whole.
   return affects.map((affect, index) => {
-    const ref = requiredString(affect, 'ref', `${where}.affects[${index}]`);
-    const product = resolveRef(ref, context.refs);
+    const affectWhere = `${where}.affects[${index}]`;
+    const product = resolveRef(requiredString(affect, 'ref', affectWhere), context.refs);
+    const versions = versionStatesOf(affect, affectWhere);
 
-    return vexStatement({ vulnerability: id, aliases, product, subcomponents: [], ...shared });
+    return vexStatement({
+      vulnerability: id,
+      aliases,
+      product,
+      subcomponents: [],
+      ...shared,
+      ...(versions.length > 0 ? { versions } : {}),
+    });
+  });
+}
+
+const VERSION_STATUSES: readonly VexVersionStatus[] = ['affected', 'unaffected', 'unknown'];
+
+// `affects[].versions[]`: each entry names one version or one `vers:` range, and its status
+// defaults to affected (CycloneDX 1.4+ schema, `affectedStatus`). Kept in document order.
+function versionStatesOf(affect: JsonObject, where: string): VexVersionState[] {
+  return objectsOf(affect, 'versions', where).map((entry, index) => {
+    const entryWhere = `${where}.versions[${index}]`;
+    const version = optionalText(entry, 'version', entryWhere);
+    const range = optionalText(entry, 'range', entryWhere);
+    if ((version === undefined) === (range === undefined)) {
+      throw malformed(`CycloneDX ${entryWhere} must name exactly one of version and range`);
+    }
+
+    const status = optionalString(entry, 'status', entryWhere) ?? 'affected';
+    const known = VERSION_STATUSES.find((candidate) => candidate === status);
+    if (known === undefined) {
+      throw malformed(`${entryWhere}.status is unknown: ${JSON.stringify(status)}`);
+    }
+
+    return dropUndefined({ version, range, status: known });
   });
 }
 

@@ -1,21 +1,28 @@
 import { StellaError, isStellaError } from '../domain/errors.js';
 import type { ParsedDocument } from '../domain/records.js';
 import { decodeDocumentTree, type DocumentSyntax } from './decode-tree.js';
+import { DEFAULT_INGEST_LIMITS, type IngestLimits } from './ingest-limits.js';
 import { csafCategoryOf, normalizeCsafVex } from './parse-csaf-vex.js';
 import { normalizeCycloneDx } from './parse-cyclonedx.js';
 import { isOpenVex, normalizeOpenVex } from './parse-openvex.js';
 import { isGithubAdvisory, normalizeOsvAdvisory } from './parse-osv.js';
 import { isSpdx2, normalizeSpdx } from './parse-spdx.js';
-import { unrecognized, type JsonObject } from './read-fields.js';
+import { malformed, unrecognized, type JsonObject } from './read-fields.js';
 
 // Raw document bytes → normalized records. Detection reads the content only; the file
 // name in `sourceUri` only breaks the JSON/YAML tie for unparseable text and names the
 // SBOM subject when the document names none.
-export function parseDocument(bytes: Uint8Array, sourceUri: string): ParsedDocument {
+export function parseDocument(
+  bytes: Uint8Array,
+  sourceUri: string,
+  limits: IngestLimits = DEFAULT_INGEST_LIMITS,
+): ParsedDocument {
   try {
     const { root, syntax } = decodeDocumentTree(bytes, sourceUri);
+    const parsed = parseTree(root, syntax, fileNameOf(sourceUri));
+    checkComponentCount(parsed, limits.maxSbomComponents);
 
-    return parseTree(root, syntax, fileNameOf(sourceUri));
+    return parsed;
   } catch (err) {
     throw withSourceUri(err, sourceUri);
   }
@@ -38,6 +45,19 @@ function parseTree(root: JsonObject, syntax: DocumentSyntax, fileName: string): 
   if (isOsv(root)) return parseOsv(root, syntax);
 
   throw unrecognized('document is none of OSV, GHSA, OpenVEX, CSAF VEX, CycloneDX, SPDX 2');
+}
+
+// Counted after normalizing, so CycloneDX nested components and SPDX packages count alike;
+// the 32 MiB size limit bounds the work done before the count is known.
+function checkComponentCount(parsed: ParsedDocument, limit: number): void {
+  for (const sbom of parsed.sboms) {
+    if (sbom.components.length > limit) {
+      throw malformed(
+        `SBOM lists ${sbom.components.length} components, over the ${limit}-component limit ` +
+          '(maxSbomComponents, STELLA_INGEST_MAX_SBOM_COMPONENTS)',
+      );
+    }
+  }
 }
 
 function isSpdx3(root: JsonObject): boolean {

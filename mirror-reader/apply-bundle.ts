@@ -8,7 +8,7 @@ import {
   type MirrorKind,
   type MirrorManifest,
 } from '../adapters/mirror/mirror-layout.js';
-import type { ExportManifest, ManifestFile } from '../bundle/manifest.js';
+import type { ExportManifest, ManifestFile, WithheldDocument } from '../bundle/manifest.js';
 import { StellaError } from '../domain/errors.js';
 import { jsonlZstLines } from './bundle-source.js';
 import { stateDigests, type MirrorDb } from './mirror-database.js';
@@ -48,7 +48,8 @@ export async function applyBundle(db: MirrorDb, bundle: VerifiedBundle): Promise
 }
 
 function clearMirror(db: MirrorDb): void {
-  for (const table of ['records', 'slots', 'advisory_names', 'advisory_packages', 'vex_pairs', 'sbom_subjects', 'documents']) {
+  const indexes = ['advisory_names', 'advisory_packages', 'vex_pairs', 'sbom_subjects'];
+  for (const table of ['records', 'slots', ...indexes, 'documents', 'withheld_documents']) {
     db.exec(`DELETE FROM ${table}`);
   }
 }
@@ -211,11 +212,33 @@ async function applyDocuments(db: MirrorDb, bundle: VerifiedBundle) {
     }
     insert.run(file.sha256, file.mediaType, await readFile(path.join(bundle.dir, file.path)));
   }
+  applyWithheld(db, bundle.manifest.withheld ?? []);
   if (bundle.listed.has(tombstonePath('documents'))) {
     const remove = db.prepare('DELETE FROM documents WHERE sha256 = ?');
+    const forget = db.prepare('DELETE FROM withheld_documents WHERE sha256 = ?');
     for await (const line of jsonlZstLines(path.join(bundle.dir, tombstonePath('documents')))) {
-      remove.run((JSON.parse(line) as { key: string }).key);
+      const { key } = JSON.parse(line) as { key: string };
+      remove.run(key);
+      forget.run(key);
     }
+  }
+}
+
+// Documents the exporter withheld (redaction/): the mirror keeps why, so that a request for
+// one is answered with the reason instead of a bare "no document".
+function applyWithheld(db: MirrorDb, withheld: WithheldDocument[]) {
+  const insert = db.prepare(
+    `INSERT OR REPLACE INTO withheld_documents (sha256, kind, record_id, reason, pointers)
+     VALUES (?, ?, ?, ?, ?)`,
+  );
+  for (const entry of withheld) {
+    if (!/^[0-9a-f]{64}$/.test(String(entry.sha256))) {
+      const message = 'manifest.yaml lists a withheld document without a sha256';
+      throw new StellaError('schema_mismatch', message);
+    }
+    const [kind, reason] = [String(entry.kind), String(entry.reason)];
+    const pointers = JSON.stringify(entry.pointers ?? []);
+    insert.run(entry.sha256, kind, entry.recordId ?? null, reason, pointers);
   }
 }
 

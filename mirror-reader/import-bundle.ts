@@ -10,9 +10,11 @@ import {
 import { MANIFEST_PATH, type ExportManifest } from '../bundle/manifest.js';
 import { StellaError } from '../domain/errors.js';
 import type { JWKS } from '../signing/signer.js';
+import { isBaseLinkWarning } from '../signing/base-link.js';
 import { verifyBundle, type VerifyResult } from '../signing/verify-bundle.js';
 import { applyBundle, type VerifiedBundle } from './apply-bundle.js';
 import { openBundle } from './bundle-source.js';
+import { decryptForImport, isEncryptedBundle, type ReadableBundle } from './encrypted-bundle.js';
 import { openMirrorDb, readHead, stateDigests, type MirrorDb, type MirrorHead } from './mirror-database.js';
 import { sha256File } from '../signing/bundle-files.js';
 
@@ -21,6 +23,7 @@ export interface ImportOptions {
   bundle: string; // folder, .tar.zst or OCI layout
   ociReference?: string; // the tag, for a layout that holds several bundles
   jwks?: JWKS; // trusted keys; without them the bundle's own keys are used
+  identities?: string[]; // age identities, for an encrypted bundle (parseIdentityFile)
 }
 
 export interface ImportResult {
@@ -34,26 +37,51 @@ export interface ImportResult {
   stateDigest: Record<string, string>;
 }
 
-// Verifies a bundle completely, then applies it to the mirror in one transaction: a bundle
-// that fails verification, names a base this mirror does not hold, or breaks mid-way
+// Verifies a bundle completely (an encrypted one as shipped, then decrypted with the given
+// identities), then applies it to the mirror in one transaction: a bundle that fails
+// verification or decryption, names a base this mirror does not hold, or breaks mid-way
 // leaves the mirror exactly as it was.
 export async function importBundle(options: ImportOptions): Promise<ImportResult> {
   const opened = await openBundle(options.bundle, options.ociReference);
   try {
     const verified = await verifyOrRefuse(opened.dir, options.jwks);
-    const bundle = await readVerifiedBundle(opened.dir, verified);
-    const db = openMirrorDb(options.root);
+    const readable = await readableBundle(opened.dir, options.identities);
     try {
-      requireBase(readHead(db), bundle);
-      await inTransaction(db, () => applyBundle(db, bundle));
+      const bundle = await readVerifiedBundle(readable, verified);
 
-      return resultOf(bundle, verified, stateDigests(db));
+      return await applyToMirror(options.root, bundle, verified);
     } finally {
-      db.close();
+      await readable.cleanup();
     }
   } finally {
     await opened.cleanup();
   }
+}
+
+async function applyToMirror(root: string, bundle: VerifiedBundle, verified: VerifyResult) {
+  const db = openMirrorDb(root);
+  try {
+    requireBase(readHead(db), bundle);
+    await inTransaction(db, () => applyBundle(db, bundle));
+
+    return resultOf(bundle, verified, stateDigests(db));
+  } finally {
+    db.close();
+  }
+}
+
+async function readableBundle(
+  dir: string,
+  identities: string[] | undefined,
+): Promise<ReadableBundle & { exportManifest: ExportManifest }> {
+  const manifestText = await readFile(path.join(dir, MANIFEST_PATH), 'utf8');
+  const exportManifest = JSON.parse(manifestText) as ExportManifest;
+  if (isEncryptedBundle(exportManifest)) {
+    return { ...(await decryptForImport(dir, exportManifest, identities)), exportManifest };
+  }
+  const listed = new Map(exportManifest.files.map((file) => [file.path, file]));
+
+  return { dir, listed, exportManifest, cleanup: async () => undefined };
 }
 
 async function verifyOrRefuse(dir: string, jwks: JWKS | undefined): Promise<VerifyResult> {
@@ -71,9 +99,12 @@ async function verifyOrRefuse(dir: string, jwks: JWKS | undefined): Promise<Veri
   return result;
 }
 
-async function readVerifiedBundle(dir: string, verified: VerifyResult): Promise<VerifiedBundle> {
-  const exportManifest = JSON.parse(await readFile(path.join(dir, MANIFEST_PATH), 'utf8')) as ExportManifest;
-  const listed = new Map(exportManifest.files.map((file) => [file.path, file]));
+// export.json's hash is the one of the bundle as shipped (a decrypted copy holds it as is).
+async function readVerifiedBundle(
+  readable: ReadableBundle & { exportManifest: ExportManifest },
+  verified: VerifyResult,
+): Promise<VerifiedBundle> {
+  const { dir, listed, exportManifest } = readable;
   if (!listed.has(MIRROR_MANIFEST_PATH)) {
     throw new StellaError('bad_request', 'the bundle is not a mirror bundle (no manifest.yaml)');
   }
@@ -150,7 +181,8 @@ function resultOf(bundle: VerifiedBundle, verified: VerifyResult, stateDigest: R
     baseRunId: bundle.manifest.base_export_id,
     keyId: verified.keyId,
     keySource: verified.keySource,
-    warnings: verified.warnings,
+    // The base link is checked here against the mirror's head (requireBase), not by verify.
+    warnings: verified.warnings.filter((warning) => !isBaseLinkWarning(warning)),
     counts: bundle.manifest.counts,
     stateDigest,
   };

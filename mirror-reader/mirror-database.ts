@@ -37,6 +37,9 @@ const SCHEMA = `
     graph TEXT NOT NULL, PRIMARY KEY (subject, document_sha256));
   CREATE TABLE IF NOT EXISTS documents (
     sha256 TEXT PRIMARY KEY, media_type TEXT NOT NULL, bytes BLOB NOT NULL);
+  CREATE TABLE IF NOT EXISTS withheld_documents (
+    sha256 TEXT PRIMARY KEY, kind TEXT NOT NULL, record_id TEXT, reason TEXT NOT NULL,
+    pointers TEXT NOT NULL);
 `;
 
 export function openMirrorDb(root: string): MirrorDb {
@@ -107,4 +110,29 @@ export function indexDigest(db: MirrorDb): string {
   }
 
   return hash.digest('hex');
+}
+
+export interface WithheldDocumentRow {
+  sha256: string;
+  kind: string;
+  recordId: string | null;
+  reason: string;
+  pointers: string[];
+}
+
+// A raw document the exporter's raw-document screen kept out of the bundles, if this one is.
+export function withheldDocument(db: MirrorDb, sha256: string): WithheldDocumentRow | undefined {
+  type Row = Omit<WithheldDocumentRow, 'recordId' | 'pointers'> & {
+    record_id: string | null;
+    pointers: string;
+  };
+  const row = db
+    .prepare('SELECT sha256, kind, record_id, reason, pointers FROM withheld_documents WHERE sha256 = ?')
+    .get(sha256) as Row | undefined;
+  if (!row) {
+    return undefined;
+  }
+  const { record_id: recordId, pointers, ...rest } = row;
+
+  return { ...rest, recordId, pointers: JSON.parse(pointers) as string[] };
 }

@@ -3,7 +3,15 @@ import type { AddressInfo } from 'node:net';
 import express, { type Express, type Request } from 'express';
 import { vexSlotKey } from '../adapters/mirror/mirror-layout.js';
 import { HTTP_STATUS_BY_CLASS, isStellaError, StellaError } from '../domain/errors.js';
-import { documentsDigest, indexDigest, openMirrorDb, readHead, stateDigests, type MirrorDb } from './mirror-database.js';
+import {
+  documentsDigest,
+  indexDigest,
+  openMirrorDb,
+  readHead,
+  stateDigests,
+  withheldDocument,
+  type MirrorDb,
+} from './mirror-database.js';
 
 // The read-only HTTP face of a mirror: lookups through the imported indexes. It only reads
 // the store; imports happen through `stella mirror import`, each in one transaction, so a
@@ -68,13 +76,26 @@ export function mirrorApp(db: MirrorDb): Express {
     const row = db.prepare('SELECT media_type, bytes FROM documents WHERE sha256 = ?').get(req.params.sha256) as
       | { media_type: string; bytes: Buffer }
       | undefined;
-    if (!row) throw new StellaError('not_found', `no document ${req.params.sha256}`);
+    if (!row) throw missingDocument(db, req.params.sha256);
     res.type(row.media_type).send(row.bytes);
   });
   app.use((req, _res, next) => next(new StellaError('not_found', `no route for ${req.method} ${req.path}`)));
   app.use(errorHandler());
 
   return app;
+}
+
+// A withheld document is named as such, with the pointers of the fields that kept it out.
+function missingDocument(db: MirrorDb, sha256: string): StellaError {
+  const withheld = withheldDocument(db, sha256);
+  if (!withheld) {
+    return new StellaError('not_found', `no document ${sha256}`);
+  }
+  const message =
+    `document ${sha256} was withheld by the exporter (${withheld.reason}): its raw bytes ` +
+    'are not in this mirror, its normalized records are';
+
+  return new StellaError('not_found', message, { details: { withheld } });
 }
 
 function advisoriesByPackage(db: MirrorDb, ecosystem: string, name: string): unknown[] {
@@ -156,6 +177,8 @@ function optional(req: Request, name: string): string | undefined {
 function errorHandler(): express.ErrorRequestHandler {
   return (err, _req, res, _next) => {
     const domain = isStellaError(err) ? err : new StellaError('internal', 'internal error', { cause: err });
-    res.status(HTTP_STATUS_BY_CLASS[domain.code]).json({ error_class: domain.code, message: domain.message });
+    const details = domain.details ? { details: domain.details } : {};
+    const body = { error_class: domain.code, message: domain.message, ...details };
+    res.status(HTTP_STATUS_BY_CLASS[domain.code]).json(body);
   };
 }

@@ -2,7 +2,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { canonicalJson } from '../bundle/canonical-json.js';
 import { consensusLine, consensusRecords } from '../consensus/consensus-records.js';
 import type { VexStatementRef } from '../consensus/vex-consensus.js';
-import type { NormalizedVexStatement } from '../domain/records.js';
+import { versionedRef } from '../consensus/vex-versions.js';
+import type { VexStatementRecord } from '../ingest/vex-statement.js';
 import {
   compilePolicy,
   evaluateFinding,
@@ -58,13 +59,25 @@ export function compilePolicyText(text: string): CompiledPolicy {
 
 // A VEX JSONL line (as ingest stored it) → what consensus reads; its ref is the line's hash.
 export function vexRefOfLine(line: string): VexStatementRef {
-  const record = JSON.parse(line) as NormalizedVexStatement & { documentSha256: string };
+  const record = JSON.parse(line) as VexStatementRecord & { documentSha256: string };
 
   return statementRef(record, record.documentSha256, sha256Text(line));
 }
 
+// The votes a line casts in consensus records: the statement itself, or one vote per entry
+// of its per-version states (an entry with status unknown casts none).
+export function consensusRefsOfLine(line: string): VexStatementRef[] {
+  const ref = vexRefOfLine(line);
+  const { versions } = JSON.parse(line) as VexStatementRecord;
+  if (!versions?.length) {
+    return [ref];
+  }
+
+  return versions.flatMap((state) => versionedRef(ref, state) ?? []);
+}
+
 export function consensusText(vexLines: string[], policy: CompiledPolicy): string {
-  const records = consensusRecords(vexLines.map(vexRefOfLine), policy.snapshot.vex);
+  const records = consensusRecords(vexLines.flatMap(consensusRefsOfLine), policy.snapshot.vex);
 
   return records.map((record) => consensusLine(record) + '\n').join('');
 }

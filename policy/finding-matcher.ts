@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { canonicalJson } from '../bundle/canonical-json.js';
 import type { VexStatementRef } from '../consensus/vex-consensus.js';
-import type {
-  AffectedPackage,
-  NormalizedAdvisory,
-  NormalizedVexStatement,
-} from '../domain/records.js';
+import { versionStateFor, versionedRef } from '../consensus/vex-versions.js';
+import type { AffectedPackage, NormalizedAdvisory } from '../domain/records.js';
+import type { VexStatementRecord, VexVersionState } from '../ingest/vex-statement.js';
 import { advisoryFacts } from './advisory-facts.js';
 import { FINDING_INPUT_SCHEMA, type AdvisoryFacts, type FindingInput } from './finding-input.js';
 import { ecosystemKey, identityOfPurl, packageKey, versionlessPurl } from './package-identity.js';
@@ -73,8 +71,13 @@ export class AdvisoryIndex {
         return [];
       }
       const described = { ...identity, version, purl: component.purl! };
+      const statements = vex.statementsFor(
+        [candidate.facts.id, ...candidate.facts.aliases],
+        { purl: described.purl, version, comparer },
+        component.sbomSubject,
+      );
 
-      return [findingInput(component, described, candidate.facts, hit, vex)];
+      return [findingInput(component, described, candidate.facts, hit, statements)];
     });
   }
 
@@ -123,10 +126,8 @@ function findingInput(
   identity: { ecosystem: string; name: string; version: string; purl: string },
   facts: AdvisoryFacts,
   match: FindingInput['match'],
-  vex: VexIndex,
+  vex: VexStatementRef[],
 ): FindingInput {
-  const ids = [facts.id, ...facts.aliases];
-
   return {
     schema: FINDING_INPUT_SCHEMA,
     findingId: findingIdOf(component, facts),
@@ -141,7 +142,7 @@ function findingInput(
     },
     advisory: facts,
     match,
-    vex: vex.statementsFor(ids, identity.purl, component.sbomSubject),
+    vex,
   };
 }
 
@@ -157,29 +158,39 @@ interface IndexedStatement {
   ref: VexStatementRef;
   product: string;
   subcomponents: string[];
+  versions?: VexVersionState[];
+}
+
+// The component a finding is about, with the order of its ecosystem's versions.
+export interface VexTarget {
+  purl: string;
+  version: string;
+  comparer: VersionComparer;
 }
 
 // VEX statements by every vulnerability id they name (their own id and aliases).
 export class VexIndex {
   private readonly byVulnerability = new Map<string, IndexedStatement[]>();
 
-  add(statement: NormalizedVexStatement, documentSha256: string, ref: string): void {
+  add(statement: VexStatementRecord, documentSha256: string, ref: string): void {
     const indexed = {
       ref: statementRef(statement, documentSha256, ref),
       product: statement.product,
       subcomponents: statement.subcomponents,
+      ...(statement.versions?.length ? { versions: statement.versions } : {}),
     };
     for (const id of new Set([statement.vulnerability, ...statement.aliases])) {
       listAt(this.byVulnerability, id).push(indexed);
     }
   }
 
-  statementsFor(ids: string[], purl: string, sbomSubject: string): VexStatementRef[] {
+  statementsFor(ids: string[], target: VexTarget, sbomSubject: string): VexStatementRef[] {
     const found = new Map<string, VexStatementRef>();
     for (const id of ids) {
       for (const entry of this.byVulnerability.get(id) ?? []) {
-        if (appliesTo(entry, purl, sbomSubject)) {
-          found.set(entry.ref.ref, entry.ref);
+        const ref = refFor(entry, target, sbomSubject);
+        if (ref) {
+          found.set(ref.ref, ref);
         }
       }
     }
@@ -188,8 +199,23 @@ export class VexIndex {
   }
 }
 
+// A statement naming the component with per-version states speaks for the component's
+// version only through the entry that holds it; without such an entry it says nothing.
+// Missing: per-version states of a statement about the SBOM's subject would need the
+// subject's version, which the planned components do not carry, so such a statement
+// applies as a whole.
+function refFor(entry: IndexedStatement, target: VexTarget, sbomSubject: string) {
+  const applies = appliesTo(entry, target.purl, sbomSubject);
+  if (applies !== 'component' || !entry.versions) {
+    return applies ? entry.ref : null;
+  }
+  const state = versionStateFor(entry.versions, target.version, target.comparer);
+
+  return state ? versionedRef(entry.ref, state) : null;
+}
+
 export function statementRef(
-  statement: NormalizedVexStatement,
+  statement: VexStatementRecord,
   documentSha256: string,
   ref: string,
 ): VexStatementRef {
@@ -215,15 +241,19 @@ export function statementRef(
 // A statement applies to the component it names, or to the SBOM's subject when it lists
 // the component among its subcomponents. Missing: the SBOM subject's own purl is not kept
 // at ingest, so the subject is recognised by name only.
-function appliesTo(entry: IndexedStatement, purl: string, sbomSubject: string): boolean {
+function appliesTo(
+  entry: IndexedStatement,
+  purl: string,
+  sbomSubject: string,
+): 'component' | 'subject' | null {
   if (namesPackage(entry.product, purl)) {
-    return true;
+    return 'component';
   }
-
-  return (
+  const viaSubject =
     entry.subcomponents.some((s) => namesPackage(s, purl)) &&
-    namesSubject(entry.product, sbomSubject)
-  );
+    namesSubject(entry.product, sbomSubject);
+
+  return viaSubject ? 'subject' : null;
 }
 
 // A purl with a version names that version; without one it names every version. A

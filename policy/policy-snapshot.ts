@@ -80,7 +80,10 @@ const ruleSchema = outcomeSchema.extend({
   when: conditionSchema.default({}),
 });
 
-const trustSchema = z.strictObject({
+// The trust a policy without a `vex` section gives, and ingest uses before any is published.
+export const DEFAULT_VEX_TRUST = { defaultWeight: 0.5, issuers: [] };
+
+export const vexTrustSchema = z.strictObject({
   defaultWeight: z.number().min(0).max(1).default(0.5),
   issuers: z
     .array(z.strictObject({ issuer: z.string().min(1), weight: z.number().min(0).max(1) }))
@@ -93,7 +96,7 @@ export const policySnapshotSchema = z
     version: z.string().regex(POLICY_VERSION_PATTERN, 'a version like pol-v1.8.2'),
     name: z.string().min(1).max(200),
     description: z.string().max(4000).optional(),
-    vex: trustSchema.default({ defaultWeight: 0.5, issuers: [] }),
+    vex: vexTrustSchema.default(DEFAULT_VEX_TRUST),
     rules: z.array(ruleSchema).max(1000),
     default: outcomeSchema,
   })

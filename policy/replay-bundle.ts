@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readDataLines } from '../bundle/bundle-parts.js';
 import { canonicalJson } from '../bundle/canonical-json.js';
 import { StellaError } from '../domain/errors.js';
 import { POLICY_BUNDLE_FILES as FILES } from './bundle-layout.js';
@@ -13,11 +14,11 @@ import {
   type RunContext,
 } from './evaluate-run.js';
 import { explainDifferences, type DecisionDifferences } from './explain-differences.js';
-import { readJsonlZst } from './read-jsonl-zst.js';
 
 // Re-evaluates a json:policy bundle from its own contents (policy snapshot, run context,
 // finding inputs, VEX lines) and compares the result with what the bundle holds, byte for
-// byte: decisions line by line, the consensus file and the evaluation summary whole.
+// byte: decisions line by line, the consensus file and the evaluation summary whole. A JSONL
+// file split into parts is read across all of them, in the order export.json gives.
 
 export interface ReplayDifference {
   file: string;
@@ -52,8 +53,8 @@ export async function replayBundle(bundleDir: string): Promise<ReplayResult> {
   }
 
   const differing = await compareLines(
-    evaluation.decisionLines(readJsonlZst(bundle.file(FILES.findingInputs))),
-    readJsonlZst(bundle.file(FILES.decisions)),
+    evaluation.decisionLines(readDataLines(bundleDir, FILES.findingInputs)),
+    readDataLines(bundleDir, FILES.decisions),
     differences,
   );
   const consensus = consensusText(bundle.vexLines, policy);
@@ -92,7 +93,7 @@ export async function replayWithPolicy(
   const evaluation = new RunEvaluation(compiled, run, bundle.vexLines);
   const after: PolicyDecision[] = [];
   for await (const line of evaluation.decisionLines(
-    readJsonlZst(bundle.file(FILES.findingInputs)),
+    readDataLines(bundleDir, FILES.findingInputs),
   )) {
     after.push(JSON.parse(line) as PolicyDecision);
   }
@@ -110,7 +111,7 @@ export async function diffBundles(
 
 export async function readDecisions(bundleDir: string): Promise<PolicyDecision[]> {
   const decisions: PolicyDecision[] = [];
-  for await (const line of readJsonlZst(path.join(bundleDir, FILES.decisions))) {
+  for await (const line of readDataLines(bundleDir, FILES.decisions)) {
     decisions.push(JSON.parse(line) as PolicyDecision);
   }
 
@@ -134,7 +135,7 @@ async function openPolicyBundle(bundleDir: string) {
     );
   }
   const vexLines: string[] = [];
-  for await (const line of readJsonlZst(file(FILES.vexInputs))) {
+  for await (const line of readDataLines(bundleDir, FILES.vexInputs)) {
     vexLines.push(line);
   }
 

@@ -17,9 +17,31 @@ import {
 
 // POST /export/events. Without profileIds, an event goes to the profiles that subscribe to
 // its type in their config (`triggers.events`) and whose filters admit its ecosystem.
+const CONSENSUS_STATUSES = [
+  'not_affected',
+  'affected',
+  'fixed',
+  'under_investigation',
+  'unknown',
+] as const;
+
 export const exportEventSchema = z.strictObject({
   type: z.enum(EXPORT_EVENT_TYPES),
   ecosystem: z.string().min(1).max(64).optional(),
+  // vex.consensus.recomputed: the consensus keys that moved (ingest/consensus-recompute.ts).
+  consensusChanges: z
+    .array(
+      z.strictObject({
+        vulnerability: z.string().min(1).max(256),
+        product: z.string().min(1).max(2048),
+        scope: z.string().max(2048).optional(),
+        productVersion: z.string().max(512).optional(),
+        before: z.enum(CONSENSUS_STATUSES).nullable(),
+        after: z.enum(CONSENSUS_STATUSES).nullable(),
+      }),
+    )
+    .max(1000)
+    .optional(),
   profileIds: z.array(z.string().min(1).max(64)).min(1).max(100).optional(),
   debounceSeconds: z.number().int().min(0).max(3600).default(10),
 });
@@ -54,6 +76,7 @@ export async function deliverExportEvent(
     id: newId('evt', now.getTime()),
     type: request.type,
     ecosystem: request.ecosystem,
+    ...(request.consensusChanges ? { consensusChanges: request.consensusChanges } : {}),
     receivedAt: now.toISOString(),
   };
   const profiles = await matchingProfiles(deps.db, tenant, request);

@@ -25,10 +25,13 @@ const keyEntrySchema = z.object({
   createdAt: z.string(),
   retiredAt: z.string().optional(),
   compromisedAt: z.string().optional(),
-  // Exactly one of the two: a local key's PEM file name, or the KMS key id or alias it
+  // At most one of the two: a local key's PEM file name, or the KMS key id or alias it
   // was loaded through (the private half of a KMS key never leaves KMS).
   privateKeyFile: z.string().regex(/^[A-Za-z0-9_-]+\.pem$/).optional(),
   kmsKeyId: z.string().min(1).max(2048).optional(),
+  // In a tenant's registry: a public-only copy of a deployment-era key that this tenant
+  // marked compromised (tenant-keys.ts). Such an entry has neither a PEM file nor a KMS id.
+  origin: z.literal('deployment').optional(),
   publicJwk: z.looseObject({ kty: z.string() }),
 });
 

@@ -56,6 +56,7 @@ async function withActiveKmsKey(
   }
   if (existing) {
     existing.status = 'active';
+    existing.kmsKeyId = kmsKeyId;
     delete existing.retiredAt;
     return registry;
   }

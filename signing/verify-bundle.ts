@@ -1,6 +1,8 @@
 // Offline verification of an export bundle: the detached JWS over export.json, every listed
 // file's size and SHA-256, nothing unlisted, provenance subjects that match the manifest, and
-// the DSSE envelope over provenance.json when the bundle carries one.
+// the DSSE envelope over provenance.json when the bundle carries one, the per-file detached
+// signatures export.json lists, and for a delta the hash of the base manifest it names
+// (base-link.ts).
 // Every failure is collected; nothing stops at the first.
 import { readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
@@ -11,6 +13,7 @@ import {
   MANIFEST_SCHEMA,
   PROVENANCE_PATH,
   SIGNATURE_PATH,
+  type DetachedSignature,
   type ManifestFile,
 } from '../bundle/manifest.js';
 import { StellaError } from '../domain/errors.js';
@@ -21,6 +24,7 @@ import {
   walkBundle,
   type BundleTree,
 } from './bundle-files.js';
+import { checkBaseLink, type BaseLink, type BaseManifestInput } from './base-link.js';
 import { verifyDetachedJws } from './jws.js';
 import { provenanceProblems } from './provenance-check.js';
 import { provenanceEnvelopeProblems } from './provenance-envelope.js';
@@ -28,7 +32,7 @@ import type { JWKS } from './signer.js';
 
 export type VerifyCheck =
   | 'signature' | 'hash' | 'size' | 'missing_file' | 'unlisted_file' | 'provenance' | 'manifest'
-  | 'key';
+  | 'key' | 'base';
 
 export interface VerifyFailure {
   check: VerifyCheck;
@@ -45,6 +49,7 @@ export interface VerifyResult {
   failures: VerifyFailure[];
   warnings: string[];
   filesChecked: number; // listed files that were present and compared
+  baseLink?: BaseLink; // absent only when export.json could not be read
 }
 
 export interface VerifyBundleOptions {
@@ -52,6 +57,7 @@ export interface VerifyBundleOptions {
   manifestPath?: string; // default <bundleDir>/export.json
   signaturePath?: string; // default <bundleDir>/signatures/export.sig
   jwks?: JWKS; // trusted keys; default <bundleDir>/signatures/jwks.json
+  base?: BaseManifestInput; // for a delta: the base bundle's export.json
 }
 
 const HASH_CONCURRENCY = 4;
@@ -86,8 +92,23 @@ export async function verifyBundle(options: VerifyBundleOptions): Promise<Verify
     await checkContents(result, bundleDir, listed, excluded);
   }
   if (jwks) result.failures.push(...(await provenanceEnvelopeProblems(bundleDir, jwks)));
+  if (jwks) await checkDetachedSignatures(result, bundleDir, manifestBytes, jwks);
+  checkBase(result, manifestBytes, options.base);
 
   return finish(result, []);
+}
+
+function checkBase(
+  result: VerifyResult,
+  manifestBytes: Uint8Array,
+  base: BaseManifestInput | undefined,
+): void {
+  const verdict = checkBaseLink(parseJson(manifestBytes), base);
+  result.baseLink = verdict.link;
+  if (verdict.warning) result.warnings.push(verdict.warning);
+  if (verdict.failure) {
+    result.failures.push({ check: 'base', path: MANIFEST_PATH, message: verdict.failure });
+  }
 }
 
 function finish(result: VerifyResult, failures: VerifyFailure[]): VerifyResult {
@@ -141,6 +162,65 @@ async function checkSignature(
   result.failures.push({ check: verdict.check, path, message: verdict.message });
 
   return jwks;
+}
+
+// The per-file signatures export.json lists (a mirror's manifest.yaml, a Trivy database):
+// each must be present and a valid JWS over its file. The file's own bytes are already
+// checked against the manifest; this proves the separate signature a consumer may read.
+async function checkDetachedSignatures(
+  result: VerifyResult,
+  bundleDir: string,
+  manifestBytes: Uint8Array,
+  jwks: JWKS,
+): Promise<void> {
+  const manifest = parseJson(manifestBytes) as { detachedSignatures?: unknown } | undefined;
+  const entries = manifest?.detachedSignatures;
+  if (entries === undefined) return;
+  if (!Array.isArray(entries)) {
+    result.failures.push(manifestFailure(MANIFEST_PATH, 'has a malformed "detachedSignatures" list'));
+    return;
+  }
+
+  for (const entry of entries as DetachedSignature[]) {
+    const problem = detachedSignatureProblem(entry);
+    if (problem) {
+      result.failures.push({ check: 'manifest', path: MANIFEST_PATH, message: problem });
+      continue;
+    }
+    const failure = await detachedSignatureFailure(bundleDir, entry, jwks);
+    if (failure) result.failures.push(failure);
+  }
+}
+
+function detachedSignatureProblem(entry: DetachedSignature): string | undefined {
+  if (typeof entry?.file !== 'string' || typeof entry?.signature !== 'string') {
+    return 'lists a detached signature without "file" and "signature"';
+  }
+  if (!entry.signature.startsWith('signatures/')) {
+    return `lists the detached signature ${entry.signature} outside signatures/`;
+  }
+
+  const pathProblem = [entry.file, entry.signature]
+    .map((path) => [path, manifestPathProblem(path)])
+    .find(([, problem]) => problem !== undefined);
+
+  return pathProblem ? `lists the detached signature path ${pathProblem[0]}: ${pathProblem[1]}` : undefined;
+}
+
+async function detachedSignatureFailure(
+  bundleDir: string,
+  entry: DetachedSignature,
+  jwks: JWKS,
+): Promise<VerifyFailure | undefined> {
+  const jws = await readBytes(join(bundleDir, entry.signature));
+  if (!jws) return { check: 'signature', path: entry.signature, message: 'is missing' };
+  const signed = await readBytes(join(bundleDir, entry.file));
+  if (!signed) return undefined; // a missing listed file is already a missing_file failure
+
+  const verdict = await verifyDetachedJws(new TextDecoder().decode(jws), signed, jwks);
+  if (verdict.ok) return undefined;
+
+  return { check: verdict.check, path: entry.signature, message: `over ${entry.file}: ${verdict.message}` };
 }
 
 async function embeddedJwks(

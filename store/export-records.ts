@@ -29,6 +29,12 @@ export class RunRecordSource {
     private readonly runId: string,
   ) {}
 
+  // The store, tenant and run this source reads: for the other store modules that read the
+  // same run (store/mirror-queries.ts).
+  scope(): { db: Database; tenant: string; runId: string } {
+    return { db: this.db, tenant: this.tenant, runId: this.runId };
+  }
+
   advisoryLines(): AsyncGenerator<string> {
     return this.canonicalLines('advisory', sql`"advisories"`);
   }

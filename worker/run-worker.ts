@@ -6,6 +6,7 @@ import { createExportRunActivities } from '../activities/export-run-activities.j
 import { createRetentionActivities } from '../activities/retention-activities.js';
 import { createRunSlotActivities, loadRunLimits } from '../activities/run-slot-activities.js';
 import { createTriggerActivities } from '../activities/trigger-activities.js';
+import { registerConsensusMirrorSection } from '../consensus/consensus-mirror-section.js';
 import type { StellaConfig } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import { loadConfiguredSigner, signerConfigFromEnv } from '../signing/signer-config.js';
@@ -21,6 +22,8 @@ export interface RunningWorker {
 // activities built from this process's database and signer.
 export async function startWorker(config: StellaConfig, logger: Logger): Promise<RunningWorker> {
   installSdkLogger(logger);
+  // Mirrors carry the VEX consensus (consensus/vex_consensus.jsonl) like json:policy does.
+  registerConsensusMirrorSection();
   const db = await openDatabase(config.databaseUrl);
   const connection = await NativeConnection.connect({ address: config.temporalAddress });
   const worker = await Worker.create({
@@ -53,11 +56,12 @@ export async function startWorker(config: StellaConfig, logger: Logger): Promise
 }
 
 // The signer kind is read once, so a misconfigured worker fails at start; the key itself is
-// loaded for every bundle, so rotation and compromise marking apply to the next run.
-function signerOnce(config: StellaConfig): () => Promise<Signer> {
+// loaded for every bundle, from the run's tenant's keys, so rotation and compromise marking
+// apply to that tenant's next run.
+function signerOnce(config: StellaConfig): (tenant: string) => Promise<Signer> {
   const signerConfig = signerConfigFromEnv(process.env, config.keysDir);
 
-  return () => loadConfiguredSigner(signerConfig);
+  return (tenant) => loadConfiguredSigner(signerConfig, tenant);
 }
 
 // The worker bundles workflow code from source under tsx and from dist/ once compiled.

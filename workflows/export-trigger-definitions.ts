@@ -1,4 +1,5 @@
 import { defineSignal } from '@temporalio/workflow';
+import type { ConsensusChange } from '../consensus/consensus-records.js';
 import type { ExportFilters } from '../domain/filters.js';
 
 // Shared by the trigger workflows, the API and the CLI, so that the three cannot drift.
@@ -20,6 +21,8 @@ export interface ExportEvent {
   id: string;
   type: ExportEventType;
   ecosystem?: string;
+  // vex.consensus.recomputed: the consensus records whose status moved, with both statuses.
+  consensusChanges?: ConsensusChange[];
   receivedAt: string; // RFC 3339, stamped by the API
 }
 

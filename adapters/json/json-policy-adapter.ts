@@ -1,8 +1,9 @@
 import path from 'node:path';
 import { canonicalJson } from '../../bundle/canonical-json.js';
 import { digestFile, writeFileAtomic } from '../../bundle/files.js';
-import { writeJsonlZst } from '../../bundle/jsonl-zst.js';
+import { readDataLines } from '../../bundle/bundle-parts.js';
 import type { ManifestFile } from '../../bundle/manifest.js';
+import { writeShardedJsonl } from '../../bundle/sharded-jsonl.js';
 import { CONSENSUS_SCHEMA } from '../../consensus/consensus-records.js';
 import { SCHEMA_VERSIONS } from '../../domain/records.js';
 import { POLICY_BUNDLE_FILES as FILES } from '../../policy/bundle-layout.js';
@@ -18,14 +19,15 @@ import {
 import { FINDING_INPUT_SCHEMA } from '../../policy/finding-input.js';
 import { AdvisoryIndex, VexIndex } from '../../policy/finding-matcher.js';
 import { POLICY_SCHEMA } from '../../policy/policy-snapshot.js';
-import { readJsonlZst } from '../../policy/read-jsonl-zst.js';
 import { sha256Text, vexRefOfLine } from '../../policy/evaluate-run.js';
-import type { NormalizedAdvisory, NormalizedVexStatement } from '../../domain/records.js';
+import type { NormalizedAdvisory } from '../../domain/records.js';
+import type { VexStatementRecord } from '../../ingest/vex-statement.js';
 import { policyInputsOf, type PolicyInputSource } from '../../store/policy-inputs.js';
 import { pinRunPolicy, type PolicyRecord } from '../../store/policy-store.js';
 import type { AdapterOutput, ExportAdapter, FileLineage, WriteContext } from '../export-adapter.js';
+import { jsonPartLimitsOf } from './json-part-limits.js';
+import { guardLines, RecordGuard } from '../schema-guard.js';
 
-const JSONL_ZST = 'application/x-ndjson+zstd';
 const EVIDENCE: FileLineage = { kinds: ['advisory', 'vex', 'sbom'] };
 
 // json:policy: findings (SBOM components × advisories) with the decision a published policy
@@ -51,9 +53,8 @@ async function writeJsonPolicy(context: WriteContext): Promise<AdapterOutput> {
   );
 
   const vexLines = await collect(context.source.vexLines());
-  await part(FILES.vexInputs, { kinds: ['vex'] }, JSONL_ZST, () =>
-    writeJsonlZst(path.join(context.stagingDir, FILES.vexInputs), fromArray(vexLines)),
-  );
+  const parts = shardedPartWriter(context, output);
+  await parts(FILES.vexInputs, 'vex-statement', { kinds: ['vex'] }, fromArray(vexLines));
 
   const { advisories, vex } = await buildIndexes(context, vexLines);
   const run = runContextOf(policy, advisories.asOf(), context.profileConfig.traces === true);
@@ -61,26 +62,26 @@ async function writeJsonPolicy(context: WriteContext): Promise<AdapterOutput> {
     writeFileAtomic(path.join(context.stagingDir, FILES.context), canonicalJson(run) + '\n'),
   );
 
-  const findings = await part(FILES.findingInputs, EVIDENCE, JSONL_ZST, () =>
-    writeJsonlZst(
-      path.join(context.stagingDir, FILES.findingInputs),
-      findingLines(inputs, advisories, vex, progressEvery(context, 'sbom components')),
-      {
-        onProgress: (records) => context.onProgress({ file: FILES.findingInputs, records }),
-      },
-    ),
+  const findings = await parts(
+    FILES.findingInputs,
+    'finding-input',
+    EVIDENCE,
+    findingLines(inputs, advisories, vex, progressEvery(context, 'sbom components')),
   );
 
   const evaluation = new RunEvaluation(compiled, run, vexLines);
-  await part(FILES.decisions, EVIDENCE, JSONL_ZST, () =>
-    writeJsonlZst(
-      path.join(context.stagingDir, FILES.decisions),
-      evaluation.decisionLines(readJsonlZst(path.join(context.stagingDir, FILES.findingInputs))),
-      { onProgress: (records) => context.onProgress({ file: FILES.decisions, records }) },
+  await parts(
+    FILES.decisions,
+    'policy-decision',
+    EVIDENCE,
+    guardLines(
+      new RecordGuard(jsonPolicyAdapter, 'policyDecision'),
+      evaluation.decisionLines(readDataLines(context.stagingDir, FILES.findingInputs)),
     ),
   );
 
   const consensus = consensusText(vexLines, compiled);
+  checkConsensusLines(consensus);
   await part(FILES.consensus, { kinds: ['vex'] }, 'application/x-ndjson', () =>
     writeFileAtomic(path.join(context.stagingDir, FILES.consensus), consensus),
   );
@@ -91,7 +92,7 @@ async function writeJsonPolicy(context: WriteContext): Promise<AdapterOutput> {
   );
 
   output.counts = {
-    findings: findings.records ?? 0,
+    findings: findings.reduce((sum, file) => sum + (file.records ?? 0), 0),
     allow: summary.counts.allow,
     warn: summary.counts.warn,
     deny: summary.counts.deny,
@@ -146,10 +147,38 @@ function partWriter(context: WriteContext, output: AdapterOutput) {
   };
 }
 
+// Writes one JSONL data file, split into numbered parts past the profile's part limits
+// (bundle/sharded-jsonl.ts), and records each part like partWriter does.
+function shardedPartWriter(context: WriteContext, output: AdapterOutput) {
+  const limits = jsonPartLimitsOf(context.profileConfig);
+
+  return async (
+    relative: string,
+    contentType: string,
+    lineage: FileLineage,
+    lines: AsyncIterable<string>,
+  ): Promise<ManifestFile[]> => {
+    const files = await writeShardedJsonl(lines, {
+      stagingDir: context.stagingDir,
+      relative,
+      contentType,
+      limits,
+      onProgress: (file, records) => context.onProgress({ file, records }),
+    });
+    for (const file of files) {
+      output.files.push(file);
+      output.lineage[file.path] = lineage;
+      context.onFileDone(file);
+    }
+
+    return files;
+  };
+}
+
 async function buildIndexes(context: WriteContext, vexLines: string[]) {
   const vex = new VexIndex();
   for (const line of vexLines) {
-    const record = JSON.parse(line) as NormalizedVexStatement & { documentSha256: string };
+    const record = JSON.parse(line) as VexStatementRecord & { documentSha256: string };
     vex.add(record, record.documentSha256, vexRefOfLine(line).ref);
   }
   // Missing: the whole advisory index is held in memory (facts and affected ranges only,
@@ -171,11 +200,19 @@ async function* findingLines(
   vex: VexIndex,
   progress: () => void,
 ): AsyncGenerator<string> {
+  const guard = new RecordGuard(jsonPolicyAdapter, 'findingInput');
   for await (const component of inputs.components()) {
     progress();
     for (const finding of advisories.findingsFor(component, vex)) {
-      yield canonicalJson(finding);
+      yield canonicalJson(guard.check(finding));
     }
+  }
+}
+
+function checkConsensusLines(consensus: string): void {
+  const guard = new RecordGuard(jsonPolicyAdapter, 'vexConsensus');
+  for (const line of consensus.split('\n')) {
+    if (line !== '') guard.line(line);
   }
 }
 

@@ -1,16 +1,17 @@
 import path from 'node:path';
 import { digestIfExists, writeFileAtomic } from '../../bundle/files.js';
-import { writeJsonlZst } from '../../bundle/jsonl-zst.js';
 import type { ManifestFile } from '../../bundle/manifest.js';
+import { writeShardedJsonl, type ShardedJsonlOptions } from '../../bundle/sharded-jsonl.js';
 import { SCHEMA_VERSIONS } from '../../domain/records.js';
+import { withheldEntry } from '../../redaction/raw-document-screen.js';
 import type { AdapterOutput, ExportAdapter, WriteContext } from '../export-adapter.js';
+import { jsonPartLimitsOf } from './json-part-limits.js';
 import { sbomFileName } from './sbom-file-name.js';
-
-const JSONL_ZST = 'application/x-ndjson+zstd';
 
 // json:raw: the evidence as the store holds it. Normalized advisories and VEX statements
 // as canonical JSONL (the lines computed at ingest, streamed unchanged), and every SBOM as
-// the exact bytes that were ingested.
+// the exact bytes that were ingested. A JSONL file past the profile's part limits is split
+// into numbered parts; an SBOM is one document and is never split.
 export const jsonRawAdapter: ExportAdapter = {
   kind: 'json:raw',
   name: 'stella.json-raw',
@@ -26,19 +27,38 @@ async function writeJsonRaw(context: WriteContext): Promise<AdapterOutput> {
     schemaVersions: { ...SCHEMA_VERSIONS },
   };
 
-  const advisories = await jsonlPart(context, 'advisories/normalized.jsonl.zst', () =>
-    context.source.advisoryLines(),
-  );
-  record(output, context, advisories, { kinds: ['advisory'] });
-  output.counts.advisories = advisories.records ?? 0;
+  const limits = jsonPartLimitsOf(context.profileConfig);
+  const advisories = await jsonlParts(context, {
+    relative: 'advisories/normalized.jsonl.zst',
+    contentType: 'advisory',
+    limits,
+    keyOf: (line) => (JSON.parse(line) as { id: string }).id,
+  }, () => context.source.advisoryLines());
+  recordAll(output, context, advisories, { kinds: ['advisory'] });
+  output.counts.advisories = recordsIn(advisories);
 
-  const vex = await jsonlPart(context, 'vex/normalized.jsonl.zst', () =>
-    context.source.vexLines(),
-  );
-  record(output, context, vex, { kinds: ['vex'] });
-  output.counts.vexStatements = vex.records ?? 0;
+  const vex = await jsonlParts(context, {
+    relative: 'vex/normalized.jsonl.zst',
+    contentType: 'vex-statement',
+    limits,
+    keyOf: vexKeyOf,
+  }, () => context.source.vexLines());
+  recordAll(output, context, vex, { kinds: ['vex'] });
+  output.counts.vexStatements = recordsIn(vex);
 
+  output.withheld = [];
   for await (const sbom of context.source.sbomDocuments()) {
+    // An SBOM ships as its ingested bytes or not at all (redaction/raw-document-screen.ts).
+    const withheld = withheldEntry({
+      kind: 'sboms',
+      sha256: sbom.documentSha256,
+      format: sbom.format,
+      bytes: sbom.bytes,
+    });
+    if (withheld) {
+      output.withheld.push(withheld);
+      continue;
+    }
     const relative = `sboms/${sbomFileName(sbom)}`;
     const file = await rawPart(context, relative, sbom.bytes);
     record(output, context, file, { documents: [sbom.documentSha256] });
@@ -59,21 +79,66 @@ function record(
   context.onFileDone(file);
 }
 
-async function jsonlPart(
+function recordAll(
+  output: AdapterOutput,
   context: WriteContext,
-  relative: string,
+  files: ManifestFile[],
+  lineage: AdapterOutput['lineage'][string],
+) {
+  for (const file of files) {
+    record(output, context, file, lineage);
+  }
+}
+
+function recordsIn(files: ManifestFile[]): number {
+  return files.reduce((sum, file) => sum + (file.records ?? 0), 0);
+}
+
+// Statements are ordered by vulnerability, then product (docs/bundle-format.md).
+function vexKeyOf(line: string): string {
+  const statement = JSON.parse(line) as { vulnerability: string; product: string };
+
+  return `${statement.vulnerability} ${statement.product}`;
+}
+
+// One JSONL data file, split into parts past the profile's limits (bundle/sharded-jsonl.ts).
+async function jsonlParts(
+  context: WriteContext,
+  options: Omit<ShardedJsonlOptions, 'stagingDir' | 'onProgress'>,
   lines: () => AsyncIterable<string>,
-): Promise<ManifestFile> {
-  const reused = await reusable(context, relative);
+): Promise<ManifestFile[]> {
+  const reused = await reusableParts(context, options.relative);
   if (reused) {
     return reused;
   }
 
-  const written = await writeJsonlZst(path.join(context.stagingDir, relative), lines(), {
-    onProgress: (records) => context.onProgress({ file: relative, records }),
+  return writeShardedJsonl(lines(), {
+    ...options,
+    stagingDir: context.stagingDir,
+    onProgress: (file, records) => context.onProgress({ file, records }),
   });
+}
 
-  return { path: relative, mediaType: JSONL_ZST, ...written };
+// The parts of a file an earlier attempt finished, if all of them are still on disk as
+// recorded; a file is only reported done once all its parts are written.
+async function reusableParts(
+  context: WriteContext,
+  relative: string,
+): Promise<ManifestFile[] | null> {
+  const done = [...context.completed.values()].filter(
+    (file) => file.path === relative || file.shard?.of === relative,
+  );
+  const expected = done[0]?.shard?.count ?? 1;
+  if (done.length !== expected) {
+    return null;
+  }
+  for (const file of done) {
+    if (!(await reusable(context, file.path))) {
+      return null;
+    }
+  }
+
+  return done.sort((a, b) => (a.shard?.index ?? 0) - (b.shard?.index ?? 0));
 }
 
 async function rawPart(

@@ -24,7 +24,8 @@ import {
   type MirrorKindSummary,
   type TombstoneKind,
 } from './mirror-layout.js';
-import { mirrorQueriesFor, type MirrorQueries, type PlannedRecord } from './mirror-queries.js';
+import { mirrorQueriesFor, type MirrorQueries, type PlannedRecord } from '../../store/mirror-queries.js';
+import { mirrorRecordGuard } from './mirror-record-guard.js';
 import { writeMirrorSections } from './mirror-sections.js';
 import { compareText, makeSlot, type Slot, type SlotRecord } from './mirror-slots.js';
 import {
@@ -56,8 +57,9 @@ async function writeMirrorDelta(context: WriteContext): Promise<AdapterOutput> {
   const files = new MirrorFiles(context, mirrorSchemaVersions());
   const sbomRecords: SlotRecord[] = [];
   const content = {} as Record<MirrorKind, MirrorKindSummary>;
+  const touched: TouchedDocuments = { after: new Set(), before: new Set() };
   for (const kind of MIRROR_KINDS) {
-    const changes = await slotChanges(queries, { runId, baseRunId: base.runId, kind });
+    const changes = await slotChanges(queries, { runId, baseRunId: base.runId, kind }, touched);
     context.onProgress({ file: `${kind} changes`, records: changes.length });
     content[kind] = await writeKindChanges(files, kind, changes, partRecordsOf(context.profileConfig));
     if (kind === 'sboms') {
@@ -65,8 +67,8 @@ async function writeMirrorDelta(context: WriteContext): Promise<AdapterOutput> {
     }
   }
 
-  const added = await queries.planDocuments(runId, base.runId);
-  const removed = await queries.planDocuments(base.runId, runId);
+  const added = await queries.documentsOnlyIn(runId, base.runId, [...touched.after]);
+  const removed = await queries.documentsOnlyIn(base.runId, runId, [...touched.before]);
   await writeRawDocuments(files, queries, added);
   await writeTombstones(files, 'documents', removed.map((doc) => ({ key: doc.sha256 })));
   await writeSbomGraphs(files, queries, sbomRecords);
@@ -110,11 +112,24 @@ async function requireMirrorBase(base: BaseBundle | undefined): Promise<BaseBund
   return base;
 }
 
+// The raw documents of the changed slots' records, per plan: the only documents that can be
+// new in the delta or gone from it (see MirrorQueries.documentsOnlyIn).
+interface TouchedDocuments {
+  after: Set<string>;
+  before: Set<string>;
+}
+
 async function slotChanges(
   queries: MirrorQueries,
   runs: { runId: string; baseRunId: string; kind: MirrorKind },
+  touched: TouchedDocuments,
 ): Promise<SlotChange[]> {
   const records = await queries.changedSlotRecords([runs.runId, runs.baseRunId], runs.kind);
+  for (const record of records) {
+    (record.runId === runs.runId ? touched.after : touched.before).add(record.documentSha256);
+  }
+  const guard = mirrorRecordGuard(mirrorDeltaAdapter, runs.kind);
+  records.filter((record) => record.runId === runs.runId).forEach((r) => guard.line(r.canonical));
   const after = groupSlots(runs.kind, records.filter((record) => record.runId === runs.runId));
   const before = groupSlots(runs.kind, records.filter((record) => record.runId === runs.baseRunId));
   const keys = new Set([...after.keys(), ...before.keys()]);

@@ -8,7 +8,8 @@ import {
   type MirrorKind,
   type MirrorKindSummary,
 } from './mirror-layout.js';
-import { mirrorQueriesFor, type MirrorQueries } from './mirror-queries.js';
+import { mirrorQueriesFor, type MirrorQueries } from '../../store/mirror-queries.js';
+import { checkedPlanRecords, mirrorRecordGuard } from './mirror-record-guard.js';
 import { writeMirrorSections } from './mirror-sections.js';
 import { slotsOf, StateDigest, type Slot, type SlotRecord } from './mirror-slots.js';
 import {
@@ -82,7 +83,8 @@ async function writeKind(
   const index = indexFor(kind);
   const digest = new StateDigest();
   const lineage = { kinds: [INPUT_KIND[kind]] };
-  const slots = slotsOf(kind, queries.planRecords(runId, kind));
+  const guard = mirrorRecordGuard(mirrorFullAdapter, kind);
+  const slots = slotsOf(kind, checkedPlanRecords(guard, queries.planRecords(runId, kind)));
   const parts = await writeSlotParts(files, kind, slots, partRecordsOf(context.profileConfig), (slot) => {
     index.addSlot(slot);
     digest.add(slot.key, slot.digest);

@@ -1,3 +1,6 @@
+import type { WithheldDocument } from '../../bundle/manifest.js';
+import { MIRROR_KINDS, VEX_KEY_SEPARATOR, type MirrorKind } from '../../domain/mirror-kinds.js';
+
 // The folder layout of a mirror bundle, shared by the adapters that write it and the mirror
 // reader that imports it. docs/mirror-bundles.md describes it for people.
 
@@ -14,9 +17,8 @@ export const JSONL_ZST = 'application/x-ndjson+zstd';
 export const YAML = 'application/yaml';
 export const MARKDOWN = 'text/markdown';
 
-// The record kinds a mirror carries, each in its own top-level folder.
-export const MIRROR_KINDS = ['advisories', 'vex', 'sboms'] as const;
-export type MirrorKind = (typeof MIRROR_KINDS)[number];
+// The record kinds a mirror carries, each in its own top-level folder (domain/mirror-kinds.ts).
+export { MIRROR_KINDS, VEX_KEY_SEPARATOR, type MirrorKind };
 
 export const INDEX_PATHS: Record<MirrorKind, string> = {
   advisories: 'indexes/advisories.index.json',
@@ -32,6 +34,34 @@ export const DEFAULT_PART_RECORDS = 250_000;
 export function normalizedPartPath(kind: MirrorKind, part: number): string {
   return `${kind}/normalized/${kind}-${String(part).padStart(4, '0')}.jsonl.zst`;
 }
+
+// The content types a mirror is sharded by when it travels as an OCI layout (oci-layout.ts):
+// each kind's folder, and `meta` for everything else (manifests, indexes, tombstones,
+// signatures, sections).
+export const MIRROR_SHARD_GROUPS = ['meta', ...MIRROR_KINDS] as const;
+export type MirrorShardGroup = (typeof MIRROR_SHARD_GROUPS)[number];
+
+export function mirrorShardGroupOf(relative: string): MirrorShardGroup {
+  const top = relative.split('/')[0];
+
+  return (MIRROR_KINDS as readonly string[]).includes(top) ? (top as MirrorKind) : 'meta';
+}
+
+// manifest.yaml's `sharding`: how the bundle is split, for a reader that fetches or reads
+// only some of it. Normalized records are in numbered parts of whole slots (each kind's
+// `content.<kind>.parts`); an OCI layout of the bundle past its shard size holds one
+// manifest per group, annotated `com.stella.mirror.shard`.
+export interface MirrorSharding {
+  normalized: 'parts_of_whole_slots';
+  oci_shard_by: 'content_type';
+  oci_groups: MirrorShardGroup[];
+}
+
+export const MIRROR_SHARDING: MirrorSharding = {
+  normalized: 'parts_of_whole_slots',
+  oci_shard_by: 'content_type',
+  oci_groups: [...MIRROR_SHARD_GROUPS],
+};
 
 // What a delta removes: slots of each kind, and raw documents no longer used.
 export type TombstoneKind = MirrorKind | 'documents';
@@ -57,10 +87,6 @@ function extensionFor(mediaType: string): string {
 
   return mediaType.includes('json') ? 'json' : 'bin';
 }
-
-// The slot key of a VEX statement: vulnerability and product joined by a character that
-// neither contains (ASCII unit separator).
-export const VEX_KEY_SEPARATOR = '\u001f';
 
 export function vexSlotKey(vulnerability: string, product: string): string {
   return `${vulnerability}${VEX_KEY_SEPARATOR}${product}`;
@@ -101,5 +127,11 @@ export interface MirrorManifest {
   raw_documents: { count: number; new_in_this_bundle?: number };
   state_digest?: Record<MirrorKind, string>;
   sections: string[];
+  // Absent from bundles written before sharding was recorded.
+  sharding?: MirrorSharding;
+  // Raw documents of this bundle that the raw-document screen kept out (redaction/): the
+  // normalized records still name them by documentSha256; their bytes are not here. Always
+  // written; bundles from before the screen have none.
+  withheld?: WithheldDocument[];
   readme: string;
 }

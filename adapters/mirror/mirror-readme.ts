@@ -31,7 +31,8 @@ export function mirrorReadme(manifest: Omit<MirrorManifest, 'readme'>): string {
     '- `manifest.yaml`: profile, filters, counts, base export; `export.json` lists every file',
     '  with its SHA-256 and is signed in `signatures/export.sig`.',
     '- `indexes/`: package → advisory ids, vulnerability ↔ product, subject → SBOMs.',
-    '- `<kind>/raw/`: documents exactly as ingested, one file per SHA-256.',
+    '- `<kind>/raw/`: documents exactly as ingested, one file per SHA-256; a document with',
+    `  unknown fields or credential-shaped values is withheld instead (${withheldOf(manifest)}).`,
     '- `<kind>/normalized/`: normalized records as canonical JSON lines (zstd).',
     '- `sboms/graph/`: the component graph of each SBOM.',
     '- `tombstones/` (deltas): slots and documents the delta removes.',
@@ -59,4 +60,12 @@ function changesOf(changes: { added: number; changed: number; removed: number } 
   }
 
   return `+${changes.added} ~${changes.changed} -${changes.removed}`;
+}
+
+function withheldOf(manifest: Omit<MirrorManifest, 'readme'>): string {
+  const count = manifest.withheld?.length ?? 0;
+
+  return count === 0
+    ? 'none in this bundle'
+    : `${count} here, listed under \`withheld\` in manifest.yaml`;
 }

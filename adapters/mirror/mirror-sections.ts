@@ -1,5 +1,5 @@
 import type { MirrorFiles } from './mirror-files.js';
-import type { MirrorQueries } from './mirror-queries.js';
+import type { MirrorQueries } from '../../store/mirror-queries.js';
 
 // Optional parts of a mirror that other features provide: `policy/` (snapshot.yaml and
 // evaluations.jsonl) when policy results are included, `consensus/` (vex_consensus.jsonl)

@@ -1,5 +1,6 @@
 import { stringify } from 'yaml';
 import { SCHEMA_VERSIONS } from '../../domain/records.js';
+import { withheldEntry } from '../../redaction/raw-document-screen.js';
 import type { InputKind } from '../../store/export-plan.js';
 import type { FileLineage } from '../export-adapter.js';
 import type { MirrorFiles } from './mirror-files.js';
@@ -11,6 +12,7 @@ import {
   MIRROR_MANIFEST_PATH,
   MIRROR_README_PATH,
   MIRROR_SCHEMA,
+  MIRROR_SHARDING,
   YAML,
   normalizedPartPath,
   rawDocumentPath,
@@ -19,7 +21,7 @@ import {
   type MirrorManifest,
   type MirrorPartInfo,
 } from './mirror-layout.js';
-import type { MirrorQueries, PlanDocument } from './mirror-queries.js';
+import type { MirrorQueries, PlanDocument } from '../../store/mirror-queries.js';
 import { mirrorReadme } from './mirror-readme.js';
 import type { Slot, SlotRecord } from './mirror-slots.js';
 import { sbomGraph } from './sbom-graph.js';
@@ -79,14 +81,24 @@ export async function writeSlotParts(
   return parts;
 }
 
+// Raw documents go out byte for byte or not at all: one the raw-document screen flags is
+// listed in files.output.withheld (and so in export.json and manifest.yaml) instead.
 export async function writeRawDocuments(
   files: MirrorFiles,
   queries: MirrorQueries,
   documents: PlanDocument[],
 ): Promise<void> {
   const kindOf = new Map(documents.map((doc) => [doc.sha256, doc.kind]));
+  const withheld = (files.output.withheld ??= []);
   for await (const doc of queries.rawDocuments([...kindOf.keys()])) {
-    const relative = rawDocumentPath(kindOf.get(doc.sha256)!, doc.sha256, doc.mediaType);
+    const kind = kindOf.get(doc.sha256)!;
+    const { sha256, format, bytes } = doc;
+    const entry = withheldEntry({ kind, sha256, format, bytes });
+    if (entry) {
+      withheld.push(entry);
+      continue;
+    }
+    const relative = rawDocumentPath(kind, doc.sha256, doc.mediaType);
     await files.bytes(relative, doc.bytes, doc.mediaType, { documents: [doc.sha256] });
   }
 }
@@ -107,9 +119,16 @@ export async function writeSbomGraphs(
 
 export async function writeMirrorManifest(
   files: MirrorFiles,
-  manifest: Omit<MirrorManifest, 'schema' | 'readme'>,
+  manifest: Omit<MirrorManifest, 'schema' | 'readme' | 'withheld'>,
 ): Promise<MirrorManifest> {
-  const complete: MirrorManifest = { schema: MIRROR_SCHEMA, ...manifest, readme: MIRROR_README_PATH };
+  const withheld = files.output.withheld ?? [];
+  const complete: MirrorManifest = {
+    schema: MIRROR_SCHEMA,
+    ...manifest,
+    withheld,
+    sharding: MIRROR_SHARDING,
+    readme: MIRROR_README_PATH,
+  };
   const lineage = { documents: [] };
   await files.text(MIRROR_README_PATH, mirrorReadme(complete), MARKDOWN, lineage);
   await files.text(MIRROR_MANIFEST_PATH, stringify(dropUndefined(complete), { sortMapEntries: true }), YAML, lineage);

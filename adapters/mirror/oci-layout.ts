@@ -10,13 +10,18 @@ import { digestFile, writeFileAtomic } from '../../bundle/files.js';
 import { MANIFEST_PATH, type ExportManifest } from '../../bundle/manifest.js';
 import { StellaError } from '../../domain/errors.js';
 import { manifestPathProblem } from '../../signing/bundle-files.js';
+import { MIRROR_SHARD_GROUPS, mirrorShardGroupOf } from './mirror-layout.js';
 
 // A bundle as an OCI image layout (image-spec v1.1 "image-layout"): every file is a layer
 // blob named by its path in the `org.opencontainers.image.title` annotation, so `oras pull`
 // restores the folder. Blobs are content-addressed, so writing a delta into the layout that
 // holds its base stores only the blobs the base does not already have. A bundle larger than
 // `shardBytes` becomes one manifest per content type (meta, advisories, vex, sboms) under
-// an image index.
+// an image index, and a content type still larger than `shardBytes` becomes several
+// numbered manifests of whole files. Each manifest names its shard in annotations; the
+// index names the shard size. Content types follow the top-level folders manifest.yaml
+// describes (its `sharding` entry); time is not a shard key: a mirror's time axis is its
+// chain of deltas, each one bundle of its own.
 
 export const OCI_LAYOUT_FILE = 'oci-layout';
 export const OCI_INDEX_FILE = 'index.json';
@@ -29,7 +34,10 @@ const EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
 const TITLE = 'org.opencontainers.image.title';
 const REF_NAME = 'org.opencontainers.image.ref.name';
 const SHARD = 'com.stella.mirror.shard';
-const SHARD_GROUPS = ['meta', 'advisories', 'vex', 'sboms'] as const;
+const SHARD_INDEX = 'com.stella.mirror.shard.index';
+const SHARD_COUNT = 'com.stella.mirror.shard.count';
+const SHARD_BYTES = 'com.stella.mirror.shard-bytes';
+const SHARD_OF = 'com.stella.mirror.shard.of'; // on index.json's entries for single shards
 
 export interface Descriptor {
   mediaType: string;
@@ -65,15 +73,9 @@ export async function writeOciLayout(
 
   const mediaTypes = new Map(exportManifest.files.map((file) => [file.path, file.mediaType]));
   const layers = await layersOf(store, bundleDir, mediaTypes);
-  const groups = shardGroups(layers, options.shardBytes ?? DEFAULT_SHARD_BYTES);
-  const manifests: Descriptor[] = [];
-  for (const [group, groupLayers] of groups) {
-    manifests.push(await store.putManifest(groupLayers, { ...annotations, [SHARD]: group }));
-  }
-  const descriptor = manifests.length === 1
-    ? manifests[0]
-    : await store.putJson(INDEX_MEDIA_TYPE, imageIndex(manifests, annotations), annotations);
-  await store.tag(tag, descriptor);
+  const shardBytes = options.shardBytes ?? DEFAULT_SHARD_BYTES;
+  const { descriptor, manifests } = await putShards(store, layers, shardBytes, annotations);
+  await store.tag(tag, descriptor, manifests.length > 1 ? manifests : []);
 
   return { tag, descriptor, manifests, blobsWritten: store.written, blobsReused: store.reused };
 }
@@ -87,11 +89,13 @@ export async function isOciLayout(dir: string): Promise<boolean> {
 export async function extractOciLayout(layoutDir: string, targetDir: string, reference?: string) {
   const index = await readJson<{ manifests?: Descriptor[] }>(layoutDir, path.join(layoutDir, OCI_INDEX_FILE));
   const entries = index.manifests ?? [];
+  // Entries for single shards are only chosen by their own tag.
+  const bundles = entries.filter((entry) => !entry.annotations?.[SHARD_OF]);
   const chosen = reference
     ? entries.filter((entry) => entry.annotations?.[REF_NAME] === reference)
-    : entries;
+    : bundles;
   if (chosen.length !== 1) {
-    const tags = entries.map((entry) => entry.annotations?.[REF_NAME]).join(', ');
+    const tags = bundles.map((entry) => entry.annotations?.[REF_NAME]).join(', ');
     throw new StellaError('bad_request', `name one bundle of this OCI layout with a tag (${tags})`);
   }
 
@@ -121,27 +125,83 @@ async function layersOf(store: BlobStore, bundleDir: string, mediaTypes: Map<str
       ...blob,
       annotations: { [TITLE]: relative },
       path: relative,
-      group: groupOf(relative),
+      group: mirrorShardGroupOf(relative),
     });
   }
 
   return layers;
 }
 
-function groupOf(relative: string): string {
-  const top = relative.split('/')[0];
-
-  return (SHARD_GROUPS as readonly string[]).includes(top) ? top : 'meta';
-}
-
-function shardGroups(layers: Layer[], shardBytes: number): [string, Layer[]][] {
-  const total = layers.reduce((sum, layer) => sum + layer.size, 0);
-  if (total <= shardBytes) {
-    return [['all', layers]];
+// The manifest of each shard, and what the tag names: that manifest when there is one,
+// else an index over all of them that also records the shard size.
+async function putShards(
+  store: BlobStore,
+  layers: Layer[],
+  shardBytes: number,
+  annotations: Record<string, string>,
+): Promise<{ descriptor: Descriptor; manifests: Descriptor[] }> {
+  const manifests: Descriptor[] = [];
+  for (const shard of shardsOf(layers, shardBytes)) {
+    manifests.push(await store.putManifest(shard.layers, { ...annotations, ...shard.annotations }));
+  }
+  if (manifests.length === 1) {
+    return { descriptor: manifests[0], manifests };
   }
 
-  return SHARD_GROUPS.map((group) => [group, layers.filter((l) => l.group === group)] as [string, Layer[]])
-    .filter(([, members]) => members.length > 0);
+  const indexAnnotations = { ...annotations, [SHARD_BYTES]: String(shardBytes) };
+  const index = imageIndex(manifests, indexAnnotations);
+
+  return { descriptor: await store.putJson(INDEX_MEDIA_TYPE, index, indexAnnotations), manifests };
+}
+
+interface Shard {
+  layers: Layer[];
+  annotations: Record<string, string>;
+}
+
+// One shard for a bundle that fits; otherwise one per content type, each cut into runs of
+// whole files of at most `shardBytes` (a file larger than that is a shard of its own).
+function shardsOf(layers: Layer[], shardBytes: number): Shard[] {
+  if (bytesOf(layers) <= shardBytes) {
+    return [{ layers, annotations: { [SHARD]: 'all' } }];
+  }
+
+  return MIRROR_SHARD_GROUPS.flatMap((group) => {
+    const runs = runsOf(layers.filter((layer) => layer.group === group), shardBytes);
+
+    return runs.map((run, at) => ({
+      layers: run,
+      annotations: shardAnnotations(group, at, runs.length),
+    }));
+  });
+}
+
+function runsOf(layers: Layer[], shardBytes: number): Layer[][] {
+  const runs: Layer[][] = [];
+  let runBytes = 0;
+  for (const layer of layers) {
+    if (runs.length > 0 && runBytes + layer.size <= shardBytes) {
+      runs.at(-1)!.push(layer);
+      runBytes += layer.size;
+    } else {
+      runs.push([layer]);
+      runBytes = layer.size;
+    }
+  }
+
+  return runs;
+}
+
+function shardAnnotations(group: string, at: number, count: number): Record<string, string> {
+  if (count === 1) {
+    return { [SHARD]: group };
+  }
+
+  return { [SHARD]: group, [SHARD_INDEX]: String(at + 1), [SHARD_COUNT]: String(count) };
+}
+
+function bytesOf(layers: Layer[]): number {
+  return layers.reduce((sum, layer) => sum + layer.size, 0);
 }
 
 function exportAnnotations(manifest: ExportManifest): Record<string, string> {
@@ -217,15 +277,18 @@ class BlobStore {
     return this.putJson(MANIFEST_MEDIA_TYPE, manifest, annotations);
   }
 
-  // index.json names each tagged bundle once; tagging again replaces the entry.
-  async tag(tag: string, descriptor: Descriptor): Promise<void> {
+  // index.json names each tagged bundle once, and each shard of a sharded one as
+  // `<tag>.<shard>`: tools pull an untagged manifest of a layout as a plain blob, so a shard
+  // needs a name of its own to be pulled alone. Tagging again replaces all of them.
+  async tag(tag: string, descriptor: Descriptor, shards: Descriptor[] = []): Promise<void> {
     const file = path.join(this.root, OCI_INDEX_FILE);
     const current = (await exists(file))
       ? (JSON.parse(await readFile(file, 'utf8')) as { manifests?: Descriptor[] })
       : {};
-    const others = (current.manifests ?? []).filter((entry) => entry.annotations?.[REF_NAME] !== tag);
-    const entry = { ...descriptor, annotations: { ...descriptor.annotations, [REF_NAME]: tag } };
-    const manifests = [...others, entry].sort((a, b) =>
+    const others = (current.manifests ?? []).filter((entry) => !taggedFor(entry, tag));
+    const entries = [named(descriptor, tag), ...shards.map((shard) => shardEntry(shard, tag))];
+    assertTagsFree(this.root, others, entries);
+    const manifests = [...others, ...entries].sort((a, b) =>
       (a.annotations?.[REF_NAME] ?? '').localeCompare(b.annotations?.[REF_NAME] ?? ''),
     );
     await writeFileAtomic(file, canonicalJson({ schemaVersion: 2, mediaType: INDEX_MEDIA_TYPE, manifests }));
@@ -234,6 +297,31 @@ class BlobStore {
   private blobPath(sha256: string): string {
     return path.join(this.root, 'blobs', 'sha256', sha256);
   }
+}
+
+function named(descriptor: Descriptor, ref: string, extra: Record<string, string> = {}) {
+  return { ...descriptor, annotations: { ...descriptor.annotations, ...extra, [REF_NAME]: ref } };
+}
+
+function shardEntry(shard: Descriptor, tag: string): Descriptor {
+  const group = shard.annotations?.[SHARD] ?? 'shard';
+  const index = shard.annotations?.[SHARD_INDEX];
+
+  return named(shard, `${tag}.${group}${index ? `-${index}` : ''}`, { [SHARD_OF]: tag });
+}
+
+// A shard tag (`<tag>.vex`) may already name a bundle someone tagged so by hand.
+function assertTagsFree(root: string, others: Descriptor[], entries: Descriptor[]): void {
+  const taken = new Set(others.map((entry) => entry.annotations?.[REF_NAME]));
+  const clash = entries.find((entry) => taken.has(entry.annotations?.[REF_NAME]));
+  if (clash) {
+    const ref = clash.annotations?.[REF_NAME];
+    throw new StellaError('conflict', `tag ${ref} already names another bundle in ${root}`);
+  }
+}
+
+function taggedFor(entry: Descriptor, tag: string): boolean {
+  return entry.annotations?.[REF_NAME] === tag || entry.annotations?.[SHARD_OF] === tag;
 }
 
 // --- reading ------------------------------------------------------------------------------

@@ -99,7 +99,14 @@ function output(
   const lineage = Object.fromEntries(files.map((file) => [file.path, { kinds: extra.kinds }]));
   files.forEach((file) => context.onFileDone(file));
 
-  return { files, lineage, counts: extra.counts, schemaVersions: extra.schemaVersions };
+  // The database archive is what Trivy pulls on its own, so it gets a signature of its own.
+  return {
+    files,
+    lineage,
+    counts: extra.counts,
+    schemaVersions: extra.schemaVersions,
+    extraSignedFiles: [archivePath],
+  };
 }
 
 function mediaTypeOf(file: string): string {

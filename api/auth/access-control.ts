@@ -1,5 +1,5 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { StellaError } from '../../domain/errors.js';
+import { isStellaError, StellaError } from '../../domain/errors.js';
 import type { StellaConfig } from '../../platform/config.js';
 import type { Logger } from '../../platform/logger.js';
 import { appendAuditEntry } from '../../store/audit-store.js';
@@ -20,6 +20,13 @@ import {
   type Principal,
   type TokenVerifier,
 } from './token-verifier.js';
+
+// What a handler may add to its route's audit entry (res.locals.audit): an outcome the
+// status code cannot tell (a verification answered 200 with `ok: false` failed) and details.
+export interface HandlerAuditNote {
+  outcome?: 'succeeded' | 'failed';
+  details?: Record<string, unknown>;
+}
 
 export interface AccessControlDependencies {
   db: Database;
@@ -56,7 +63,7 @@ async function admit(context: AccessContext, req: Request, res: Response): Promi
     return true;
   }
 
-  const principal = await authenticate(context.verifier, req, res);
+  const principal = await authenticate(context, req, res);
   attachPrincipal(req, principal);
   const granted = await authorize(context, req, principal, match);
   if (granted.permission.rateLimited && !withinRateLimit(context, principal, res)) {
@@ -67,18 +74,37 @@ async function admit(context: AccessContext, req: Request, res: Response): Promi
   return true;
 }
 
-async function authenticate(
-  verifier: TokenVerifier,
-  req: Request,
-  res: Response,
-): Promise<Principal> {
+async function authenticate(context: AccessContext, req: Request, res: Response): Promise<Principal> {
   try {
-    return await verifier.verify(bearerToken(req));
+    return await context.verifier.verify(bearerToken(req));
   } catch (err) {
     // RFC 6750 §3: a 401 names the scheme it expects.
     res.setHeader('WWW-Authenticate', 'Bearer realm="stella-export-center", error="invalid_token"');
+    await recordUnauthenticated(context, req, err);
     throw err;
   }
+}
+
+// A request without a valid token proves no tenant, and the tenant a forged token claims
+// must not let anyone write into that tenant's log; 401s go to the default tenant's log
+// (the one the CLI and the demo use), readable by its Admins.
+// Missing: 401 entries are not rate-limited or coalesced, so a flood of bad requests
+// writes one row each.
+export const UNAUTHENTICATED_AUDIT_TENANT = 'default';
+
+async function recordUnauthenticated(context: AccessContext, req: Request, err: unknown) {
+  const reason = isStellaError(err) ? String(err.details?.reason ?? err.code) : 'invalid_token';
+  await appendAuditEntry(context.deps.db, {
+    tenant: UNAUTHENTICATED_AUDIT_TENANT,
+    actor: 'anonymous',
+    action: 'access.denied',
+    target: `${req.method} ${req.path}`,
+    outcome: 'denied',
+    details: { reason, status: 401, ip: req.ip ?? null },
+  }).catch((auditErr: unknown) => {
+    // The 401 is still the answer: a failing audit write must not turn it into a 500.
+    context.deps.logger.error({ err: auditErr }, 'Audit entry could not be written');
+  });
 }
 
 function bearerToken(req: Request): string {
@@ -171,13 +197,15 @@ function auditWhenAnswered(
   }
 
   res.once('finish', () => {
+    const note = (res.locals.audit ?? {}) as HandlerAuditNote;
+    const answered = res.statusCode < 400 ? 'succeeded' : 'failed';
     appendAuditEntry(context.deps.db, {
       tenant: principal.tenant,
       actor: principal.subject,
       action,
       target: auditTarget(req, res, match),
-      outcome: res.statusCode < 400 ? 'succeeded' : 'failed',
-      details: { method: req.method, path: req.path, status: res.statusCode },
+      outcome: res.statusCode < 400 ? (note.outcome ?? answered) : answered,
+      details: { ...note.details, method: req.method, path: req.path, status: res.statusCode },
     }).catch((err: unknown) => {
       context.deps.logger.error({ err, action }, 'Audit entry could not be written');
     });

@@ -2,12 +2,12 @@ import { Router, type Request } from 'express';
 import { z } from 'zod';
 import { StellaError } from '../../domain/errors.js';
 import type { StellaConfig } from '../../platform/config.js';
-import {
-  markKeyCompromised,
-  publishedJwks,
-  rotateLocalKey,
-} from '../../signing/local-key-signer.js';
 import { SIGNER_ENV } from '../../signing/signer-config.js';
+import {
+  markTenantKeyCompromised,
+  rotateTenantKey,
+  tenantJwks,
+} from '../../signing/tenant-keys.js';
 import { appendAuditEntry } from '../../store/audit-store.js';
 import type { Database } from '../../store/database.js';
 import { principalOf } from '../auth/principal.js';
@@ -22,35 +22,38 @@ const rotateBodySchema = z.strictObject({ algorithm: z.enum(['EdDSA', 'ES256']).
 const KID = /^[A-Za-z0-9_-]{43}$/;
 const JWKS_MEDIA_TYPE = 'application/jwk-set+json'; // RFC 7517 §8.5.2
 
-// The signing keys of this deployment (keys.json in the keys folder, shared by API and
-// workers): the published key set with each key's status, rotation and compromise marking.
-// The keys are the deployment's, not a tenant's: an Export.Admin of any tenant changes them
-// for all. Per-tenant keys would need a registry per tenant (not built).
+// Each tenant's signing keys (signing/tenant-keys.ts): the published key set with each key's
+// status, rotation and compromise marking. The key routes act on the caller's tenant only;
+// the public JWKS names its tenant in the query, since it is read without a token.
 export function keyRoutes(deps: KeyRouteDependencies): Router {
   const router = Router();
   const keysDir = deps.config.keysDir;
 
-  router.get('/export/jwks', async (_req, res) => {
-    res.type(JWKS_MEDIA_TYPE).send(JSON.stringify(await publishedJwks({ keysDir })));
+  router.get('/export/jwks', async (req, res) => {
+    const tenant = jwksTenant(req);
+    res.type(JWKS_MEDIA_TYPE).send(JSON.stringify(await tenantJwks({ keysDir, tenant })));
   });
 
   router.post('/export/keys/rotate', async (req, res) => {
     const body = rotateBodySchema.parse(req.body ?? {});
+    const tenant = tenantOf(req);
     const result = await audited(deps.db, req, 'rotate', 'active key', async () => {
       refuseForKmsSigner();
-      const rotated = await rotateLocalKey({ keysDir, algorithm: body.algorithm });
+      const rotated = await rotateTenantKey({ keysDir, tenant, algorithm: body.algorithm });
 
       return { target: rotated.keyId, details: { ...rotated } };
     });
-    res.status(201).json({ ...result.details, keys: (await publishedJwks({ keysDir })).keys });
+    const keys = (await tenantJwks({ keysDir, tenant })).keys;
+    res.status(201).json({ ...result.details, keys });
   });
 
   router.post('/export/keys/:kid/compromise', async (req, res) => {
     const keyId = String(req.params.kid);
+    const tenant = tenantOf(req);
     const result = await audited(deps.db, req, 'compromise', keyId, async () => {
       if (!KID.test(keyId)) throw new StellaError('bad_request', `${keyId} is not a key id`);
-      await markKeyCompromised({ keysDir, keyId });
-      const jwks = await publishedJwks({ keysDir });
+      await markTenantKeyCompromised({ keysDir, tenant, keyId });
+      const jwks = await tenantJwks({ keysDir, tenant });
       const active = jwks.keys.find((key) => key.status === 'active');
 
       return { target: keyId, details: { keyId, activeKeyId: active?.kid ?? null } };
@@ -59,6 +62,18 @@ export function keyRoutes(deps: KeyRouteDependencies): Router {
   });
 
   return router;
+}
+
+// GET /export/jwks?tenant=NAME. Public keys are not secret, but an unknown tenant answers
+// exactly like a tenant that has not signed yet: with the deployment-era keys only.
+function jwksTenant(req: Request): string {
+  const tenant = req.query.tenant;
+  if (typeof tenant !== 'string' || tenant === '') {
+    const message = 'signing keys are per tenant: ask for GET /export/jwks?tenant=NAME';
+    throw new StellaError('bad_request', message);
+  }
+
+  return tenant; // tenantJwks refuses a value that is not a tenant name
 }
 
 // A KMS signer's key rotates in KMS (the alias moves to a new key); a local key made here

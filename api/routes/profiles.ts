@@ -1,5 +1,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
+import { jsonPartLimitsSchema } from '../../adapters/json/json-part-limits.js';
 import { AGE_RECIPIENT } from '../../adapters/mirror/mirror-encryption.js';
 import { exportFiltersSchema } from '../../domain/filters.js';
 import { PROFILE_KINDS } from '../../domain/profiles.js';
@@ -13,6 +14,9 @@ import {
   updateProfile,
 } from '../../store/export-store.js';
 import { tenantOf } from '../tenant.js';
+
+// RFC 6838 type/subtype with an optional +suffix, as OCI media types are written.
+const MEDIA_TYPE = /^[A-Za-z0-9][\w.+-]{0,126}\/[A-Za-z0-9][\w.+-]{0,126}$/;
 
 const profileConfigSchema = z.strictObject({
   filters: exportFiltersSchema.optional(),
@@ -29,6 +33,22 @@ const profileConfigSchema = z.strictObject({
     .max(100)
     .optional(),
   strict: z.boolean().optional(),
+  // json:* and mirror:*: the size of one data file part (adapters/json/json-part-limits.ts).
+  ...jsonPartLimitsSchema.shape,
+  // Distribution settings of this profile's bundles (activities/distribution-activities.ts).
+  distribution: z
+    .strictObject({
+      oci: z
+        .strictObject({
+          artifactType: z.string().regex(MEDIA_TYPE).optional(),
+          layerMediaType: z.string().regex(MEDIA_TYPE).optional(),
+          configMediaType: z.string().regex(MEDIA_TYPE).optional(),
+          annotations: z.record(z.string().max(128), z.string().max(4096)).optional(),
+          shardBytes: z.number().int().min(1024).optional(),
+        })
+        .optional(),
+    })
+    .optional(),
 }).refine((config) => config.encrypt !== true || (config.recipients?.length ?? 0) > 0, {
   message: 'encrypt=true needs recipients: one or more age public keys (age1…)',
   path: ['recipients'],

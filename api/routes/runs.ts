@@ -16,6 +16,7 @@ import type { ApiMetrics } from '../metrics.js';
 import { createRun, createRunSchema } from '../run-starter.js';
 import { runView } from '../run-view.js';
 import { tenantOf } from '../tenant.js';
+import { downloadQuerySchema, sendPresignedDownload } from './presigned-download.js';
 import { sendFileWithRanges } from './ranged-file.js';
 
 const listQuerySchema = z.strictObject({
@@ -81,7 +82,15 @@ export function runRoutes(deps: RunRouteDependencies): Router {
     res.status(202).json(runView(run, { phase: 'cancelling' }));
   });
 
+  // ?mode=presigned answers with a signed S3 URL instead of the bytes (presigned-download.ts).
   router.get('/export/runs/:id/download', async (req, res) => {
+    const query = downloadQuerySchema.parse(req.query);
+    if (query.mode === 'presigned') {
+      await sendPresignedDownload({ db }, req, res, query);
+
+      return;
+    }
+
     const run = await finishedRun(db, req);
     const archive = bundlePaths(config, { tenant: run.tenant, runId: run.id }).archive;
     await sendFileWithRanges(req, res, archive, {

@@ -8,7 +8,8 @@ import { removeQuietly } from '../../bundle/files.js';
 import { StellaError } from '../../domain/errors.js';
 import { exportFiltersSchema } from '../../domain/filters.js';
 import type { ProfileView } from '../../store/export-store.js';
-import { verifyBundle } from '../../signing/verify-bundle.js';
+import { readBaseManifest } from '../../signing/base-link.js';
+import { verifyBundle, type VerifyResult } from '../../signing/verify-bundle.js';
 import type { JWKS } from '../../signing/signer.js';
 import { ApiClient } from '../api-client.js';
 import { downloadBundle } from '../download.js';
@@ -160,11 +161,22 @@ function registerRunCommands(parent: Command) {
   run
     .command('download <runId>')
     .requiredOption('--out <file>', 'where to write the .tar.zst bundle')
-    .action(async (runId: string, opts: { out: string }, command: Command) => {
+    .option('--presigned', 'fetch from the bucket of an objstore distribution via a presigned URL')
+    .option('--expires-in <seconds>', 'lifetime of the presigned URL (the API checks it)')
+    .action(async (runId: string, opts: DownloadCommandOptions, command: Command) => {
       const { api, options } = clientOf(command);
-      const result = await downloadBundle(api, runId, opts.out);
+      const result = await downloadBundle(api, runId, opts.out, {
+        presigned: opts.presigned,
+        expiresIn: opts.expiresIn ? Number(opts.expiresIn) : undefined,
+      });
       emit(options, result, () => `downloaded ${result.path} (${result.size} bytes, sha256 ${result.sha256})`);
     });
+}
+
+interface DownloadCommandOptions {
+  out: string;
+  presigned?: boolean;
+  expiresIn?: string;
 }
 
 function registerVerifyCommand(parent: Command) {
@@ -174,25 +186,19 @@ function registerVerifyCommand(parent: Command) {
     .option('--manifest <file>', 'export.json (default: the one in the bundle)')
     .option('--sig <file>', 'detached signature (default: signatures/export.sig in the bundle)')
     .option('--jwks <file>', 'trusted public keys (default: the keys shipped in the bundle)')
-    .action(async (bundle: string | undefined, opts: { manifest?: string; sig?: string; jwks?: string }, command: Command) => {
+    .option('--base <path>', 'for a delta: its base bundle (folder, .tar.zst or export.json)')
+    .action(async (bundle: string | undefined, opts: VerifyCommandOptions, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>();
       const { bundleDir, cleanup } = await openBundle(bundle, opts.manifest);
       try {
-        const jwks = opts.jwks ? (JSON.parse(await readFile(opts.jwks, 'utf8')) as JWKS) : undefined;
         const result = await verifyBundle({
           bundleDir,
           manifestPath: opts.manifest ? path.resolve(opts.manifest) : undefined,
           signaturePath: opts.sig ? path.resolve(opts.sig) : undefined,
-          jwks,
+          jwks: opts.jwks ? (JSON.parse(await readFile(opts.jwks, 'utf8')) as JWKS) : undefined,
+          base: opts.base ? await readBaseManifest(opts.base) : undefined,
         });
-        emit(options, result, () =>
-          result.ok
-            ? [
-                `OK: signature by key ${result.keyId} and ${result.filesChecked} file hashes verified`,
-                ...(result.warnings ?? []).map((warning) => `  warning: ${warning}`),
-              ].join('\n')
-            : ['FAILED:', ...result.failures.map((f) => `  ${f.check}${f.path ? ` ${f.path}` : ''}: ${f.message}`)].join('\n'),
-        );
+        emit(options, result, () => describeVerification(result));
         if (!result.ok) {
           process.exitCode = 6;
         }
@@ -200,6 +206,32 @@ function registerVerifyCommand(parent: Command) {
         await cleanup();
       }
     });
+}
+
+interface VerifyCommandOptions {
+  manifest?: string;
+  sig?: string;
+  jwks?: string;
+  base?: string;
+}
+
+function describeVerification(result: VerifyResult): string {
+  const failures = result.failures.map(
+    (f) => `  ${f.check}${f.path ? ` ${f.path}` : ''}: ${f.message}`,
+  );
+  const warnings = result.warnings.map((warning) => `  warning: ${warning}`);
+  const link = result.baseLink;
+  const matched = link?.status === 'matched';
+  const base = matched ? [`  base link OK: run ${link.runId} (${link.source})`] : [];
+  if (!result.ok) {
+    return ['FAILED:', ...failures, ...warnings].join('\n');
+  }
+
+  return [
+    `OK: signature by key ${result.keyId} and ${result.filesChecked} file hashes verified`,
+    ...base,
+    ...warnings,
+  ].join('\n');
 }
 
 async function openBundle(bundle: string | undefined, manifest: string | undefined) {

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { StellaError } from '../../domain/errors.js';
+import { ingestLimitsFromEnv } from '../../ingest/ingest-limits.js';
 import { ingestPaths } from '../../ingest/ingest-paths.js';
 import { loadConfig } from '../../platform/config.js';
 import { migrateDatabase, openDatabase } from '../../store/database.js';
@@ -45,7 +46,8 @@ export function registerIngestCommand(program: Command): void {
       await migrateDatabase(config.databaseUrl);
       const db = await openDatabase(config.databaseUrl);
       try {
-        const report = await ingestPaths(db, options.tenant, paths);
+        const limits = ingestLimitsFromEnv(process.env);
+        const report = await ingestPaths(db, options.tenant, paths, undefined, limits);
         const summary = {
           ingested: report.ingested.length,
           duplicates: report.duplicates.length,

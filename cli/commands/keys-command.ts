@@ -19,7 +19,7 @@ interface CompromiseAnswer {
   activeKeyId: string | null;
 }
 
-// `stella export keys …`: the deployment's signing keys through the API. `list --jwks`
+// `stella export keys …`: the --tenant's signing keys through the API. `list --jwks`
 // prints the bare key set, ready for `stella export verify BUNDLE --jwks <(…)`.
 export function registerKeysCommand(program: Command): void {
   const parent = program.commands.find((command) => command.name() === 'export') ?? program;
@@ -30,7 +30,8 @@ export function registerKeysCommand(program: Command): void {
     .option('--jwks', 'print the key set as JSON (RFC 7517), statuses included')
     .action(async (opts: { jwks?: boolean }, command: Command) => {
       const { api, options } = clientOf(command);
-      const jwks = await api.json<JWKS>('GET', '/export/jwks');
+      const query = new URLSearchParams({ tenant: options.tenant });
+      const jwks = await api.json<JWKS>('GET', `/export/jwks?${query}`);
       if (opts.jwks) {
         process.stdout.write(`${JSON.stringify(jwks, null, 2)}\n`);
         return;

@@ -1,6 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from 'commander';
+import { parseIdentityFile } from '../../adapters/mirror/mirror-encryption.js';
 import { writeOciLayout } from '../../adapters/mirror/oci-layout.js';
 import type { RunView } from '../../api/run-view.js';
 import type { ExportManifest } from '../../bundle/manifest.js';
@@ -69,6 +70,13 @@ async function baseRunId(base: string): Promise<string> {
   return manifest.runId;
 }
 
+interface ImportCommandOptions {
+  root: string;
+  jwks?: string;
+  tag?: string;
+  identity?: string;
+}
+
 function registerImport(parent: Command) {
   parent
     .command('import <bundle>')
@@ -76,13 +84,15 @@ function registerImport(parent: Command) {
     .option('--root <dir>', 'the mirror folder', DEFAULT_ROOT)
     .option('--jwks <file>', 'trusted public keys (default: the keys shipped in the bundle)')
     .option('--tag <ref>', 'which bundle of an OCI layout')
-    .action(async (bundle: string, opts: { root: string; jwks?: string; tag?: string }, command: Command) => {
+    .option('--identity <file>', 'age identity file, for an encrypted bundle')
+    .action(async (bundle: string, opts: ImportCommandOptions, command: Command) => {
       const options = command.optsWithGlobals<GlobalOptions>();
       const result = await importBundle({
         root: opts.root,
         bundle,
         ociReference: opts.tag,
         jwks: opts.jwks ? (JSON.parse(await readFile(opts.jwks, 'utf8')) as JWKS) : undefined,
+        identities: opts.identity ? parseIdentityFile(await readFile(opts.identity, 'utf8')) : undefined,
       });
       emit(options, result, () =>
         [`imported ${result.kind} ${result.runId} into ${opts.root}`, ...result.warnings.map((w) => `warning: ${w}`)].join('\n'),

@@ -3,6 +3,7 @@ import { StellaError } from '../../domain/errors.js';
 import type { BlobSource } from './blob-upload.js';
 
 export const OCI_MANIFEST_MEDIA_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+export const OCI_INDEX_MEDIA_TYPE = 'application/vnd.oci.image.index.v1+json';
 export const OCI_EMPTY_MEDIA_TYPE = 'application/vnd.oci.empty.v1+json';
 const TITLE = 'org.opencontainers.image.title';
 const CREATED = 'org.opencontainers.image.created';
@@ -48,9 +49,19 @@ export interface FileBlob {
 
 export interface PackagedArtifact {
   tag: string;
+  mediaType?: string; // the image manifest's, unless an image index
   manifest: Buffer;
   manifestDigest: string;
   blobs: BlobSource[]; // config first, then layers
+  // The manifests an image index names (a sharded bundle), pushed by digest before it.
+  children?: ChildManifest[];
+}
+
+export interface ChildManifest {
+  mediaType: string;
+  manifest: Buffer;
+  manifestDigest: string;
+  blobs: BlobSource[];
 }
 
 export interface BundleArtifactInput {

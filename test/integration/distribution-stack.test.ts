@@ -4,14 +4,12 @@ import { createHash } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import type { DistributionView } from '../../api/routes/distributions.js';
 import type { RunView } from '../../api/run-view.js';
 import { bundlePaths } from '../../activities/bundle-paths.js';
-import { waitForRun } from '../../cli/wait-for-run.js';
 import { MARKER_NAME } from '../../distribution/bundle-payloads.js';
 import { distributionWorkflowId } from '../../distribution/distribution-request.js';
 import {
@@ -30,6 +28,7 @@ import {
   stellaEnv,
   type ExportStack,
 } from '../support/export-stack.js';
+import { distributeAndWait, exportAndWait } from '../support/runs.js';
 import { startMinio, type TestMinio } from '../support/minio.js';
 import {
   crane,
@@ -71,7 +70,7 @@ describe('distribution', { timeout: 600_000, skip: registryAvailable() }, () => 
     process.env.STELLA_S3_ENDPOINT = minio.endpoint;
     stack = await startExportStack();
     await ingestPaths(stack.db, 'default', [EVIDENCE]);
-    exported = await exportAndWait(stack, 'prof_json_raw');
+    exported = await exportAndWait(stack, { profileId: 'prof_json_raw' });
   });
 
   after(async () => {
@@ -294,7 +293,7 @@ describe('distribution', { timeout: 600_000, skip: registryAvailable() }, () => 
       const trivy = await ensureTrivy();
       trivyPath = 'path' in trivy ? trivy.path : undefined;
       skipReason = 'reason' in trivy ? trivy.reason : undefined;
-      db = await exportAndWait(stack, 'prof_trivy_db');
+      db = await exportAndWait(stack, { profileId: 'prof_trivy_db' });
     });
 
     it('lets trivy fs --db-repository pull our DB and report what the bundled DB reports', async (t) => {
@@ -381,33 +380,6 @@ interface OciManifest {
   artifactType?: string;
   config: { digest: string; mediaType: string };
   layers: { digest: string; mediaType: string }[];
-}
-
-async function exportAndWait(stack: ExportStack, profileId: string): Promise<RunView> {
-  const api = stack.client();
-  const created = await api.json<RunView>('POST', '/export/runs', { profileId });
-  const view = await waitForRun(api, created.id, { quiet: true, intervalMs: 250 });
-  assert.equal(view.state, 'succeeded', `${view.errorClass}: ${view.errorMessage}`);
-
-  return view;
-}
-
-async function distributeAndWait(
-  stack: ExportStack,
-  runId: string,
-  body: object,
-): Promise<DistributionView> {
-  const started = await stack
-    .client()
-    .json<DistributionView>('POST', `/export/runs/${runId}/distribute`, body);
-  for (let i = 0; i < 600; i++) {
-    const row = (await listDistributions(stack, runId)).find((r) => r.id === started.id)!;
-    if (row.state === 'succeeded' || row.state === 'failed') {
-      return row;
-    }
-    await sleep(250);
-  }
-  throw new Error(`distribution ${started.id} did not finish`);
 }
 
 async function listDistributions(stack: ExportStack, runId: string): Promise<DistributionView[]> {

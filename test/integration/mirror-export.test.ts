@@ -13,12 +13,12 @@ import type { ExportManifest } from '../../bundle/manifest.js';
 import { extractTarZst } from '../../bundle/extract.js';
 import { removeQuietly } from '../../bundle/files.js';
 import { downloadBundle } from '../../cli/download.js';
-import { waitForRun } from '../../cli/wait-for-run.js';
 import { ingestPaths } from '../../ingest/ingest-paths.js';
 import { importBundle } from '../../mirror-reader/import-bundle.js';
 import { startMirrorServer, type RunningMirrorServer } from '../../mirror-reader/mirror-server.js';
 import { runCli } from '../support/cli.js';
 import { EVIDENCE, startExportStack, type ExportStack } from '../support/export-stack.js';
+import { exportAndWait } from '../support/runs.js';
 import { CHANGED, writeEvidenceChanges } from '../unit/mirror/evidence-changes.js';
 
 const QUERIES = [
@@ -57,6 +57,15 @@ describe('mirror export through Temporal', { timeout: 300_000 }, () => {
   after(async () => {
     await stack?.stop();
     if (scratch) await removeQuietly(scratch);
+  });
+
+  describe('mirror:full run', () => {
+    it('returns a bundle that carries the VEX consensus of its statements', async () => {
+      const manifest = await stack.client().json<ExportManifest>('GET', `/export/runs/${fullRun.id}/manifest`);
+      const paths = manifest.files.map((file) => file.path);
+
+      assert.ok(paths.includes('consensus/vex_consensus.jsonl'), paths.join(', '));
+    });
   });
 
   describe('mirror:delta run', () => {
@@ -131,15 +140,6 @@ describe('mirror export through Temporal', { timeout: 300_000 }, () => {
     });
   });
 });
-
-async function exportAndWait(stack: ExportStack, body: Record<string, unknown>): Promise<RunView> {
-  const api = stack.client();
-  const created = await api.json<RunView>('POST', '/export/runs', body);
-  const done = await waitForRun(api, created.id, { quiet: true, intervalMs: 200 });
-  assert.equal(done.state, 'succeeded', JSON.stringify(done));
-
-  return done;
-}
 
 async function download(stack: ExportStack, runId: string, name: string): Promise<string> {
   const archive = path.join(path.dirname(stack.config.exportsDir), `${name}.tar.zst`);

@@ -181,6 +181,103 @@ describe('signing through the export stack', { timeout: 300_000 }, () => {
     });
   });
 
+  describe('a mirror:delta bundle and its base', () => {
+    let full: RunView;
+    let otherFull: RunView;
+    let delta: RunView;
+
+    before(async () => {
+      full = await exportAndWait(stack, 'prof_mirror_full');
+      otherFull = await exportAndWait(stack, 'prof_mirror_full');
+      delta = await exportAndWait(stack, 'prof_mirror_delta', { baseRunId: full.id });
+      assert.equal(delta.state, 'succeeded', delta.errorMessage ?? '');
+    });
+
+    it('exits 0 without --base, saying the base link was not checked', async () => {
+      const result = await runCli(['export', 'verify', bundleOf(stack, delta)], env);
+
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      const notChecked = `base link NOT checked: this delta builds on run ${full.id}`;
+      assert.ok(result.stdout.includes(notChecked), result.stdout);
+    });
+
+    it('exits 0 with the right base, as a folder or as its .tar.zst', async () => {
+      const archive = bundlePaths(stack.config, { tenant: 'default', runId: full.id }).archive;
+
+      for (const base of [bundleOf(stack, full), archive]) {
+        const args = ['export', 'verify', bundleOf(stack, delta), '--base', base];
+        const result = await runCli(args, env);
+
+        assert.equal(result.code, 0, result.stdout + result.stderr);
+        assert.match(result.stdout, new RegExp(`base link OK: run ${full.id}`));
+      }
+    });
+
+    it('exits 6 with a wrong base, naming the expected and the given run', async () => {
+      const base = path.join(bundleOf(stack, otherFull), 'export.json');
+
+      const args = ['export', 'verify', bundleOf(stack, delta), '--base', base];
+      const result = await runCli(args, env);
+
+      assert.equal(result.code, 6, result.stdout + result.stderr);
+      const expected = `base export.json: this delta builds on run ${full.id} whose export.json ` +
+        `has sha256 ${full.manifestSha256 ?? ''}`;
+      assert.ok(result.stdout.includes(expected), result.stdout);
+      assert.match(result.stdout, new RegExp(`\\(it is run ${otherFull.id}\\)`));
+    });
+
+    it('returns the base link matched when the API verifies the run', async () => {
+      const answer = await stack.client().json<VerifyAnswer & { baseLink?: { status: string } }>(
+        'POST', `/export/runs/${delta.id}/verify`);
+
+      assert.deepEqual([answer.ok, answer.baseLink?.status], [true, 'matched']);
+    });
+  });
+
+  describe('signing keys per tenant', () => {
+    let otherKeys: JWKS;
+    let defaultBefore: JWKS;
+
+    before(async () => {
+      defaultBefore = await jwksOf(stack, 'default');
+      const other = stack.client('other-tenant');
+      await other.json('POST', '/export/keys/rotate', {});
+      await other.json('POST', '/export/keys/rotate', { algorithm: 'ES256' });
+      otherKeys = await jwksOf(stack, 'other-tenant');
+    });
+
+    it('returns tenant A\'s key set unchanged by tenant B\'s rotations', async () => {
+      assert.deepEqual(await jwksOf(stack, 'default'), defaultBefore);
+      const run = await exportAndWait(stack, 'prof_json_raw');
+      const active = defaultBefore.keys.find((key) => key.status === 'active');
+      assert.equal(await signingKeyOf(stack, run), active?.kid);
+    });
+
+    it('returns a JWKS for A that lists none of B\'s keys, nor B\'s for A', async () => {
+      const ofA = new Set((await jwksOf(stack, 'default')).keys.map((key) => key.kid));
+      const ofB = otherKeys.keys.map((key) => key.kid);
+
+      assert.equal(ofB.length, 2);
+      assert.deepEqual(ofB.filter((kid) => ofA.has(kid)), []);
+    });
+
+    it('throws not_found when B marks A\'s key compromised, A\'s staying active', async () => {
+      const active = defaultBefore.keys.find((key) => key.status === 'active')!;
+      const path = `/export/keys/${active.kid}/compromise`;
+
+      await assert.rejects(stack.client('other-tenant').json('POST', path, {}),
+        (err: { code?: string }) => err.code === 'not_found');
+      assert.deepEqual(await jwksOf(stack, 'default'), defaultBefore);
+    });
+
+    it('throws bad_request for a JWKS request that names no tenant', async () => {
+      const response = await fetch(`${stack.api.url}/export/jwks`);
+
+      assert.equal(response.status, 400);
+      assert.match(await response.text(), /tenant=NAME/);
+    });
+  });
+
   describe('stella export verify of a tampered copy', () => {
     const DATA = 'advisories/normalized.jsonl.zst';
     const cases: [string, (dir: string) => Promise<void>, RegExp][] = [
@@ -257,6 +354,20 @@ describe('signing through the export stack', { timeout: 300_000 }, () => {
       assert.match(viaAge.toString(), /GO-2020-0001/);
     });
 
+    it('imports into a mirror with `stella mirror import --identity`, and not without', async () => {
+      const archive = bundlePaths(stack.config, { tenant: 'default', runId: encrypted.id }).archive;
+      const root = path.join(stack.config.dataDir, 'sealed-mirror');
+
+      const refused = await runCli(['mirror', 'import', archive, '--root', root], env);
+      const args = ['mirror', 'import', archive, '--root', root, '--identity', keyFile];
+      const imported = await runCli(args, env);
+
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stderr, /encrypted \(age\): pass the identity file/);
+      assert.equal(imported.code, 0, imported.stderr);
+      assert.match(imported.stdout, new RegExp(`imported full ${encrypted.id}`));
+    });
+
     it('fails a run of a profile that encrypts without recipients, writing nothing', async () => {
       const profile = { id: 'mirror-no-keys', name: 'x', kind: 'mirror:full' as const };
       await createProfile(stack.db, 'default', { ...profile, config: { encrypt: true } });
@@ -319,9 +430,13 @@ async function verifyWithPeer(bundleDir: string, jwksFile: string): Promise<Peer
   return JSON.parse(stdout) as PeerReport;
 }
 
-async function exportAndWait(stack: ExportStack, profileId: string): Promise<RunView> {
+async function exportAndWait(
+  stack: ExportStack,
+  profileId: string,
+  options: Record<string, unknown> = {},
+): Promise<RunView> {
   const api = stack.client();
-  const created = await api.json<RunView>('POST', '/export/runs', { profileId });
+  const created = await api.json<RunView>('POST', '/export/runs', { profileId, ...options });
 
   return waitForRun(api, created.id, { quiet: true, intervalMs: 200 });
 }
@@ -335,6 +450,13 @@ async function signingKeyOf(stack: ExportStack, view: RunView): Promise<string> 
   const header = JSON.parse(Buffer.from(jws.split('.')[0], 'base64url').toString());
 
   return header.kid as string;
+}
+
+async function jwksOf(stack: ExportStack, tenant: string): Promise<JWKS> {
+  const response = await fetch(`${stack.api.url}/export/jwks?tenant=${tenant}`);
+  assert.equal(response.status, 200);
+
+  return (await response.json()) as JWKS;
 }
 
 async function publishedJwksFile(env: NodeJS.ProcessEnv, stack: ExportStack, name: string) {
@@ -370,9 +492,11 @@ async function filesUnderDir(dir: string): Promise<string[]> {
   return entries.filter((entry) => entry.isFile()).map((e) => path.join(e.parentPath, e.name));
 }
 
-// Each local private key as its PEM body and as its raw secret (JWK "d", base64url).
+// Each local private key (the tenants' folders included) as its PEM body and as its raw
+// secret (JWK "d", base64url).
 async function privateKeySecrets(keysDir: string): Promise<Buffer[]> {
-  const pems = (await readdir(keysDir)).filter((name) => name.endsWith('.pem'));
+  const names = await readdir(keysDir, { recursive: true });
+  const pems = names.filter((name) => name.endsWith('.pem'));
   const secrets: Buffer[] = [];
   for (const name of pems) {
     const pem = await readFile(path.join(keysDir, name), 'utf8');

@@ -23,6 +23,7 @@ import { ingestPaths } from '../../ingest/ingest-paths.js';
 import { signInTotoStatement, verifyDsse } from '../../signing/dsse.js';
 import { createKmsClient, loadKmsSigner } from '../../signing/kms-signer.js';
 import type { JWKS } from '../../signing/signer.js';
+import { tenantKeysDir } from '../../signing/tenant-keys.js';
 import { verifyBundle } from '../../signing/verify-bundle.js';
 import { EVIDENCE, startExportStack, type ExportStack } from '../support/export-stack.js';
 import { buildBundle, removeTemporaryDirs } from '../unit/signing/bundle-builder.js';
@@ -153,6 +154,7 @@ describe('export worker with STELLA_SIGNER=kms', {
   timeout: 180_000,
 }, () => {
   const alias = 'alias/stella-export-worker';
+  const acmeAlias = 'alias/stella-export-acme';
   let stack: ExportStack;
   let firstKms: string;
 
@@ -160,29 +162,50 @@ describe('export worker with STELLA_SIGNER=kms', {
     firstKms = await createSigningKey('ECC_NIST_P256');
     const command = new CreateAliasCommand({ AliasName: alias, TargetKeyId: firstKms });
     await createKmsClient().send(command);
+    const acmeKms = await createSigningKey('ECC_NIST_P256');
+    await createKmsClient().send(new CreateAliasCommand({ AliasName: acmeAlias,
+      TargetKeyId: acmeKms }));
     // The workers (child processes) and the in-process API both read these.
     process.env.STELLA_SIGNER = 'kms';
     process.env.STELLA_KMS_KEY_ID = alias;
+    process.env.STELLA_KMS_TENANT_KEYS = JSON.stringify({ acme: acmeAlias });
     stack = await startExportStack();
     // One advisory keeps every signing input under 4096 bytes, so KMS gets it RAW: moto does
     // not implement MessageType DIGEST (it hashes the digest again), which real KMS does.
     // The DIGEST path (kms-signer.ts) is therefore not covered by an emulator here.
     const advisory = path.join(EVIDENCE, 'advisories/osv/go/GO-2020-0001.json');
     await ingestPaths(stack.db, 'default', [advisory]);
+    await ingestPaths(stack.db, 'acme', [advisory]);
   });
 
   after(async () => {
     await stack?.stop();
     delete process.env.STELLA_SIGNER;
     delete process.env.STELLA_KMS_KEY_ID;
+    delete process.env.STELLA_KMS_TENANT_KEYS;
+  });
+
+  describe('when a tenant has a KMS key of its own', () => {
+    it('returns its runs signed by that key, listed in its JWKS only', async () => {
+      const acmeSigner = await loadKmsSigner({ keyId: acmeAlias });
+      const run = await exportAndWait(stack, 'acme');
+
+      const jwks = await stack.client('acme').json<JWKS>('GET', '/export/jwks?tenant=acme');
+      const bundleDir = bundlePaths(stack.config, { tenant: 'acme', runId: run.id }).final;
+      const result = await verifyBundle({ bundleDir, jwks });
+
+      assert.deepEqual([result.failures, result.keyId], [[], acmeSigner.keyId]);
+      const ofDefault = await stack.client().json<JWKS>('GET', '/export/jwks?tenant=default');
+      assert.equal(ofDefault.keys.some((key) => key.kid === acmeSigner.keyId), false);
+    });
   });
 
   describe('when a run is signed', () => {
-    it('returns a bundle signed by the KMS key that verifies with GET /export/jwks', async () => {
+    it('returns a bundle signed by the KMS key that verifies with the tenant\'s JWKS', async () => {
       const kmsSigner = await loadKmsSigner({ keyId: alias });
       const run = await exportAndWait(stack);
 
-      const jwks = await stack.client().json<JWKS>('GET', '/export/jwks');
+      const jwks = await stack.client().json<JWKS>('GET', '/export/jwks?tenant=default');
       const result = await verifyBundle({ bundleDir: bundleOf(stack, run.id), jwks });
 
       assert.deepEqual(result.failures, []);
@@ -192,8 +215,9 @@ describe('export worker with STELLA_SIGNER=kms', {
     });
 
     it('writes no private key file and records the key by its alias only', async () => {
-      const names = await readdir(stack.config.keysDir);
-      const registry = await readFile(path.join(stack.config.keysDir, 'keys.json'), 'utf8');
+      const names = await readdir(stack.config.keysDir, { recursive: true });
+      const tenantDir = tenantKeysDir(stack.config.keysDir, 'default');
+      const registry = await readFile(path.join(tenantDir, 'keys.json'), 'utf8');
 
       assert.deepEqual(names.filter((name) => name.endsWith('.pem')), []);
       assert.equal(JSON.parse(registry).keys[0].kmsKeyId, alias);
@@ -209,7 +233,7 @@ describe('export worker with STELLA_SIGNER=kms', {
 
       const run = await exportAndWait(stack);
 
-      const jwks = await stack.client().json<JWKS>('GET', '/export/jwks');
+      const jwks = await stack.client().json<JWKS>('GET', '/export/jwks?tenant=default');
       const result = await verifyBundle({ bundleDir: bundleOf(stack, run.id), jwks });
       assert.equal(result.keyId, nextSigner.keyId);
       assert.deepEqual(jwks.keys.map((key) => key.status), ['retired', 'active']);
@@ -226,8 +250,8 @@ describe('export worker with STELLA_SIGNER=kms', {
   });
 });
 
-async function exportAndWait(stack: ExportStack): Promise<RunView> {
-  const api = stack.client();
+async function exportAndWait(stack: ExportStack, tenant = 'default'): Promise<RunView> {
+  const api = stack.client(tenant);
   const created = await api.json<RunView>('POST', '/export/runs', { profileId: 'prof_json_raw' });
   const run = await waitForRun(api, created.id, { quiet: true, intervalMs: 200 });
   assert.equal(run.state, 'succeeded', `${run.errorClass}: ${run.errorMessage}`);

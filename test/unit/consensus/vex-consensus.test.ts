@@ -14,13 +14,14 @@ import {
 } from '../../../consensus/vex-consensus.js';
 import { collectDocumentPaths } from '../../../ingest/collect-files.js';
 import { parseDocument } from '../../../ingest/parse-document.js';
-import { vexRefOfLine } from '../../../policy/evaluate-run.js';
+import { consensusRefsOfLine } from '../../../policy/evaluate-run.js';
 import { sha256Hex, vexLine } from '../../../store/evidence-store.js';
 import { EVIDENCE } from '../../support/export-stack.js';
 
 const TRUST: VexTrustWeights = { defaultWeight: 0.5, issuers: [] };
 
-// Every statement of the real VEX fixtures, as the json:policy adapter reads them.
+// Every vote of the real VEX fixtures' statements, as the json:policy adapter reads them:
+// one per statement, or one per version entry of a CycloneDX statement.
 async function fixtureStatements(): Promise<{
   refs: VexStatementRef[];
   shaOf: Map<string, string>;
@@ -32,7 +33,7 @@ async function fixtureStatements(): Promise<{
     const sha = sha256Hex(bytes);
     shaOf.set(path.relative(path.join(EVIDENCE, 'vex'), file), sha);
     for (const statement of parseDocument(bytes, file).vexStatements) {
-      refs.push(vexRefOfLine(vexLine(statement, sha)));
+      refs.push(...consensusRefsOfLine(vexLine(statement, sha)));
     }
   }
 
@@ -44,11 +45,16 @@ function find(
   vulnerability: string,
   product: string,
   scope?: string,
+  productVersion?: string,
 ) {
   const found = records.filter(
-    (r) => r.vulnerability === vulnerability && r.product === product && r.scope === scope,
+    (r) =>
+      r.vulnerability === vulnerability &&
+      r.product === product &&
+      r.scope === scope &&
+      r.productVersion === productVersion,
   );
-  assert.equal(found.length, 1, `${vulnerability} ${product} ${scope}`);
+  assert.equal(found.length, 1, `${vulnerability} ${product} ${scope} ${productVersion}`);
 
   return found[0];
 }
@@ -129,31 +135,52 @@ describe('consensusRecords over the real VEX fixtures', () => {
     });
   });
 
-  describe('when one CycloneDX document has several analyses of a product (CISA Case-7)', () => {
-    // The document scopes them to product versions (affects[].versions), which normalized
-    // statements do not keep, so the statements compete: precedence decides.
-    it('returns fixed for JKL and not_affected for ABC, both by precedence', () => {
-      const jkl = find(
-        records,
-        'CVE-2021-44228',
-        'urn:cdx:e4c3eedc-4978-470c-ad02-6ffff63738ff/1#product-JKL',
-      );
-      const abc = find(
-        records,
-        'CVE-2021-44228',
-        'urn:cdx:cbb2cd68-2857-43b8-a10b-e8c03d277d18/1#product-ABC',
-      );
+  describe('when a CycloneDX document scopes its analyses to versions (CISA Case-7)', () => {
+    // Read by hand from Case-7/vex.json: each affects[].versions[] entry is a record of its
+    // own; "unaffected" entries vote not_affected, the others the analysis state.
+    const ABC = 'urn:cdx:cbb2cd68-2857-43b8-a10b-e8c03d277d18/1#product-ABC';
+    const JKL = 'urn:cdx:e4c3eedc-4978-470c-ad02-6ffff63738ff/1#product-JKL';
+    const outcome = (product: string, version: string) => {
+      const record = find(records, 'CVE-2021-44228', product, undefined, version);
 
-      assert.deepEqual([jkl.status, jkl.resolvedBy], ['fixed', 'precedence']);
-      assert.deepEqual(roles(jkl), [
-        'affected:superseded',
-        'fixed:agrees',
-        'not_affected:superseded',
+      return [record.status, record.justification ?? null, record.resolvedBy];
+    };
+
+    it('returns affected for the ABC versions the exploitable analysis lists', () => {
+      for (const version of ['2.4', '2.6', 'vers:generic/>=2.9|<=4.1']) {
+        assert.deepEqual(outcome(ABC, version), ['affected', null, 'unanimous'], version);
+      }
+    });
+
+    it('returns not_affected with code_not_present for the unaffected ABC versions', () => {
+      const versions = ['vers:generic/>=1.0|<=2.3', '2.5', 'vers:generic/>=2.7|<=2.8', '4.2'];
+      for (const version of versions) {
+        assert.deepEqual(
+          outcome(ABC, version),
+          ['not_affected', 'code_not_present', 'unanimous'],
+          version,
+        );
+      }
+    });
+
+    it('returns affected, not_affected and fixed for the three JKL entries', () => {
+      assert.deepEqual(outcome(JKL, 'vers:generic/>=4.5|<=5.0'), ['affected', null, 'unanimous']);
+      assert.deepEqual(outcome(JKL, 'vers:generic/>=1.0|<=4.4'), [
+        'not_affected',
+        'code_not_present',
+        'unanimous',
       ]);
-      assert.deepEqual(
-        [abc.status, abc.justification, abc.resolvedBy],
-        ['not_affected', 'code_not_present', 'precedence'],
-      );
+      assert.deepEqual(outcome(JKL, '5.1'), ['fixed', null, 'unanimous']);
+    });
+
+    it('returns no record for ABC or JKL as a whole, and names the entry each vote read', () => {
+      const cases = records.filter((r) => r.product === ABC || r.product === JKL);
+
+      assert.equal(cases.length, 10);
+      assert.ok(cases.every((r) => r.productVersion !== undefined));
+      const fixed = find(records, 'CVE-2021-44228', JKL, undefined, '5.1');
+
+      assert.deepEqual(fixed.statements[0].versionState, { version: '5.1', status: 'affected' });
     });
   });
 
@@ -185,7 +212,7 @@ describe('consensusRecords over the real VEX fixtures', () => {
   });
 
   describe('listing', () => {
-    it('returns every input statement exactly once, referenced by the hash of its line', () => {
+    it('returns every input vote exactly once, referenced by the hash of its line', () => {
       const listed = records.flatMap((r) => r.statements.map((s) => s.ref)).sort();
 
       assert.deepEqual(listed, fixtures.refs.map((s) => s.ref).sort());

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 
 import type { NormalizedVexStatement } from '../../../domain/records.js';
 import { parseDocument } from '../../../ingest/parse-document.js';
+import type { VexStatementRecord } from '../../../ingest/vex-statement.js';
 import { parseEvidence, utf8 } from './fixture-files.js';
 
 // Expected values below were read by hand from the fixture files.
@@ -184,6 +185,11 @@ describe('ingest', () => {
               'Upgrade com.fasterxml.jackson.core:jackson-databind to version 2.6.7.5, ' +
               '2.8.11.1, 2.9.5 or higher.',
             timestamp: '2022-02-01T00:00:00.000Z',
+            versions: [
+              { range: 'vers:semver/<2.6.7.5', status: 'affected' },
+              { range: 'vers:semver/2.7.0|<2.8.11.1', status: 'affected' },
+              { range: 'vers:semver/2.9.0|<2.9.5', status: 'affected' },
+            ],
           },
         ]);
       });
@@ -202,6 +208,60 @@ describe('ingest', () => {
             ['urn:cdx:e4c3eedc-4978-470c-ad02-6ffff63738ff/1#product-JKL', 'fixed'],
           ],
         );
+      });
+    });
+
+    describe('when CycloneDX affects carry per-version states (CISA Case-7)', () => {
+      it('returns each entry with its status, affected where the document leaves it out', async () => {
+        const parsed = await parseEvidence('vex/cyclonedx/CISA-Use-Cases/Case-7/vex.json');
+        const versions = (parsed.vexStatements as VexStatementRecord[]).map((s) => s.versions);
+
+        assert.deepEqual(versions, [
+          [
+            { version: '2.4', status: 'affected' },
+            { version: '2.6', status: 'affected' },
+            { range: 'vers:generic/>=2.9|<=4.1', status: 'affected' },
+          ],
+          [{ range: 'vers:generic/>=4.5|<=5.0', status: 'affected' }],
+          [
+            { range: 'vers:generic/>=1.0|<=2.3', status: 'unaffected' },
+            { version: '2.5', status: 'unaffected' },
+            { range: 'vers:generic/>=2.7|<=2.8', status: 'unaffected' },
+            { version: '4.2', status: 'unaffected' },
+          ],
+          [{ range: 'vers:generic/>=1.0|<=4.4', status: 'unaffected' }],
+          [{ version: '5.1', status: 'affected' }],
+        ]);
+      });
+    });
+
+    describe('when a CycloneDX version entry is malformed', () => {
+      const bomWith = (entry: object) => ({
+        bomFormat: 'CycloneDX',
+        specVersion: '1.5',
+        vulnerabilities: [
+          {
+            id: 'CVE-2099-0003',
+            analysis: { state: 'exploitable' },
+            affects: [{ ref: 'pkg:npm/a', versions: [entry] }],
+          },
+        ],
+      });
+      const parse = (entry: object) =>
+        parseDocument(utf8(JSON.stringify(bomWith(entry))), 'vex.json');
+
+      it('throws malformed_document for an entry with both a version and a range', () => {
+        assert.throws(() => parse({ version: '1.0.0', range: 'vers:npm/<2.0.0' }), {
+          code: 'malformed_document',
+          message: /versions\[0\] must name exactly one of version and range/,
+        });
+      });
+
+      it('throws malformed_document for a status CycloneDX does not define', () => {
+        assert.throws(() => parse({ version: '1.0.0', status: 'vulnerable' }), {
+          code: 'malformed_document',
+          message: /versions\[0\]\.status is unknown: "vulnerable"/,
+        });
       });
     });
 

@@ -357,4 +357,63 @@ describe('verifyBundle', () => {
       assert.deepEqual(checksAndPaths(failures), [['manifest', 'export.json']]);
     });
   });
+
+  describe('when export.json lists a detached signature over one file', () => {
+    const signed = 'sboms/pkg-a.cdx.json';
+    const signaturePath = 'signatures/pkg-a.sig';
+
+    async function bundleWithDetachedSignature(signer: Signer): Promise<string> {
+      const bundleDir = await buildBundle(signer);
+      const bytes = await readFile(join(bundleDir, signed));
+      await writeFile(join(bundleDir, signaturePath), `${await signer.signDetached(bytes)}\n`);
+      await editManifest(bundleDir, signer, (manifest) => {
+        manifest.detachedSignatures = [{ file: signed, signature: signaturePath }];
+      });
+
+      return bundleDir;
+    }
+
+    it('returns ok when the signature matches the file', async () => {
+      const { signer } = await freshSigner();
+
+      const result = await verifyBundle({ bundleDir: await bundleWithDetachedSignature(signer) });
+
+      assert.deepEqual(result.failures, []);
+    });
+
+    it('returns a signature failure naming the signature when a byte of it changes', async () => {
+      const { signer } = await freshSigner();
+      const bundleDir = await bundleWithDetachedSignature(signer);
+      const jws = await readFile(join(bundleDir, signaturePath), 'utf8');
+      const last = jws.trimEnd().length - 2;
+      const flipped = jws.slice(0, last) + (jws[last] === 'A' ? 'B' : 'A') + jws.slice(last + 1);
+      await writeFile(join(bundleDir, signaturePath), flipped);
+
+      const result = await verifyBundle({ bundleDir });
+
+      assert.deepEqual(checksAndPaths(result.failures), [['signature', signaturePath]]);
+    });
+
+    it('returns a signature failure when the signature file is removed', async () => {
+      const { signer } = await freshSigner();
+      const bundleDir = await bundleWithDetachedSignature(signer);
+      await rm(join(bundleDir, signaturePath));
+
+      const result = await verifyBundle({ bundleDir });
+
+      assert.deepEqual(checksAndPaths(result.failures), [['signature', signaturePath]]);
+    });
+
+    it('returns a manifest failure when the listed path escapes the bundle', async () => {
+      const { signer } = await freshSigner();
+      const bundleDir = await bundleWithDetachedSignature(signer);
+      await editManifest(bundleDir, signer, (manifest) => {
+        manifest.detachedSignatures = [{ file: '../outside.json', signature: signaturePath }];
+      });
+
+      const result = await verifyBundle({ bundleDir });
+
+      assert.deepEqual(checksAndPaths(result.failures), [['manifest', 'export.json']]);
+    });
+  });
 });
