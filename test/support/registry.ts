@@ -8,6 +8,12 @@ import { promisify } from 'node:util';
 import { removeQuietly } from '../../bundle/files.js';
 import { packageRoot } from '../../platform/package-root.js';
 import { freePort, stopProcess } from '../../temporal-dev/dev-server.js';
+import {
+  startTokenService,
+  TOKEN_ISSUER,
+  TOKEN_SERVICE_NAME,
+  type TokenService,
+} from './token-service.js';
 
 const run = promisify(execFile);
 
@@ -18,6 +24,7 @@ export interface TestRegistry {
   host: string; // 127.0.0.1:PORT
   storageDir: string;
   credentials?: { username: string; password: string };
+  tokenService?: TokenService; // with `auth: 'token'`
   // SIGKILL, as a crash would; restart() brings it back on the same port and storage.
   kill(): Promise<void>;
   restart(): Promise<void>;
@@ -33,22 +40,26 @@ export function registryAvailable(): string | undefined {
 
 // The Debian `docker-registry` (CNCF distribution 2.8) on 127.0.0.1 with a config of our
 // own: filesystem storage in a temp folder, a fixed HTTP secret (so upload sessions survive
-// a restart), and optionally htpasswd basic auth.
-export async function startRegistry(options: { auth?: boolean } = {}): Promise<TestRegistry> {
+// a restart), and optionally auth: htpasswd basic auth (`true`), or bearer tokens from a
+// token service started beside it (`'token'`).
+export async function startRegistry(options: { auth?: boolean | 'token' } = {}): Promise<TestRegistry> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'stella-registry-'));
   const port = await freePort();
   const storageDir = path.join(dir, 'data');
   const credentials = options.auth
     ? { username: 'stella', password: 'correct horse battery' }
     : undefined;
-  if (credentials) {
+  let auth = '';
+  let tokenService: TokenService | undefined;
+  if (credentials && options.auth === 'token') {
+    tokenService = await startTokenService(dir, credentials);
+    auth = tokenAuthConfig(tokenService);
+  } else if (credentials) {
     await writeHtpasswd(path.join(dir, 'htpasswd'), credentials);
+    auth = `auth:\n  htpasswd:\n    realm: stella-test\n    path: ${path.join(dir, 'htpasswd')}\n`;
   }
   const configFile = path.join(dir, 'config.yml');
-  await writeFile(
-    configFile,
-    registryConfig(port, storageDir, credentials ? path.join(dir, 'htpasswd') : undefined),
-  );
+  await writeFile(configFile, registryConfig(port, storageDir, auth));
 
   let child = await launch(configFile, port);
 
@@ -56,6 +67,7 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
     host: `127.0.0.1:${port}`,
     storageDir,
     credentials,
+    tokenService,
     kill: async () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGKILL');
@@ -67,16 +79,25 @@ export async function startRegistry(options: { auth?: boolean } = {}): Promise<T
     blobDigests: () => listBlobs(storageDir),
     stop: async () => {
       await stopProcess(child, 3_000);
+      await tokenService?.stop();
       await removeQuietly(dir);
     },
   };
 }
 
-function registryConfig(port: number, storageDir: string, htpasswd: string | undefined): string {
-  const auth = htpasswd
-    ? `auth:\n  htpasswd:\n    realm: stella-test\n    path: ${htpasswd}\n`
-    : '';
+function tokenAuthConfig(service: TokenService): string {
+  return [
+    'auth:',
+    '  token:',
+    `    realm: ${service.realm}`,
+    `    service: ${TOKEN_SERVICE_NAME}`,
+    `    issuer: ${TOKEN_ISSUER}`,
+    `    rootcertbundle: ${service.certFile}`,
+    '',
+  ].join('\n');
+}
 
+function registryConfig(port: number, storageDir: string, auth: string): string {
   return [
     'version: 0.1',
     'log:',
