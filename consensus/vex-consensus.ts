@@ -1,5 +1,4 @@
-import type { VexStatus } from '../domain/records.js';
-import type { VexVersionState } from '../ingest/vex-statement.js';
+import type { VexStatus, VexVersionState } from '../domain/records.js';
 
 // Several VEX statements about one vulnerability in one product → one status, with every
 // statement listed beside the role it played. Statements are referenced, never rewritten.

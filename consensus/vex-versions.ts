@@ -1,5 +1,4 @@
-import type { VexStatus } from '../domain/records.js';
-import type { VexVersionState } from '../ingest/vex-statement.js';
+import type { VexStatus, VexVersionState } from '../domain/records.js';
 import { versRangeContains } from '../policy/version-compare/vers-range.js';
 import type { VersionComparer } from '../policy/version-compare/version-comparer.js';
 import type { VexStatementRef } from './vex-consensus.js';

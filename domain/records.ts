@@ -75,6 +75,19 @@ export interface NormalizedVexStatement {
   actionStatement?: string;
   issuer?: string;
   timestamp?: string;
+  // CycloneDX `affects[].versions[]`: a status per product version or `vers:` range.
+  versions?: VexVersionState[];
+}
+
+// CycloneDX `affects[].versions[].status`: what one version (or range) of the product is.
+export type VexVersionStatus = 'affected' | 'unaffected' | 'unknown';
+
+// One entry of a statement's per-version states: exactly one of `version` (as the document
+// spells it) or `range` (a `vers:` expression) is set.
+export interface VexVersionState {
+  version?: string;
+  range?: string;
+  status: VexVersionStatus;
 }
 
 export interface SbomComponent {

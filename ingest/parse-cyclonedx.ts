@@ -1,7 +1,10 @@
 import type {
   NormalizedSbom,
+  NormalizedVexStatement,
   SbomComponent,
   VexStatus,
+  VexVersionState,
+  VexVersionStatus,
 } from '../domain/records.js';
 import {
   arrayOf,
@@ -22,18 +25,13 @@ import {
   readTimestamp,
   sortedUnique,
 } from './normalize-values.js';
-import {
-  vexStatement,
-  type VexStatementRecord,
-  type VexVersionState,
-  type VexVersionStatus,
-} from './vex-statement.js';
+import { vexStatement } from './vex-statement.js';
 
 // CycloneDX 1.2–1.6 JSON (https://cyclonedx.org/docs/1.6/json/). XML BOMs are not read.
 
 export interface CycloneDxResult {
   sbom?: NormalizedSbom;
-  vexStatements: VexStatementRecord[];
+  vexStatements: NormalizedVexStatement[];
 }
 
 // A BOM is an SBOM when it lists components or states no VEX analysis at all (a BOM with
@@ -153,7 +151,7 @@ function vexStatementsOf(
   doc: JsonObject,
   metadata: JsonObject,
   refs: RefIndex,
-): VexStatementRecord[] {
+): NormalizedVexStatement[] {
   const context: StatementContext = {
     issuer: issuerOf(metadata),
     timestamp: optionalString(metadata, 'timestamp', 'metadata'),
@@ -175,7 +173,7 @@ function statementsOf(
   analysis: JsonObject,
   where: string,
   context: StatementContext,
-): VexStatementRecord[] {
+): NormalizedVexStatement[] {
   const id = optionalString(vulnerability, 'id', where);
   if (id === undefined) throw malformed(`CycloneDX ${where} has no id`);
 

@@ -3,7 +3,7 @@ import { canonicalJson } from '../bundle/canonical-json.js';
 import { consensusLine, consensusRecords } from '../consensus/consensus-records.js';
 import type { VexStatementRef } from '../consensus/vex-consensus.js';
 import { versionedRef } from '../consensus/vex-versions.js';
-import type { VexStatementRecord } from '../ingest/vex-statement.js';
+import type { NormalizedVexStatement } from '../domain/records.js';
 import {
   compilePolicy,
   evaluateFinding,
@@ -59,7 +59,7 @@ export function compilePolicyText(text: string): CompiledPolicy {
 
 // A VEX JSONL line (as ingest stored it) → what consensus reads; its ref is the line's hash.
 export function vexRefOfLine(line: string): VexStatementRef {
-  const record = JSON.parse(line) as VexStatementRecord & { documentSha256: string };
+  const record = JSON.parse(line) as NormalizedVexStatement & { documentSha256: string };
 
   return statementRef(record, record.documentSha256, sha256Text(line));
 }
@@ -68,7 +68,7 @@ export function vexRefOfLine(line: string): VexStatementRef {
 // of its per-version states (an entry with status unknown casts none).
 export function consensusRefsOfLine(line: string): VexStatementRef[] {
   const ref = vexRefOfLine(line);
-  const { versions } = JSON.parse(line) as VexStatementRecord;
+  const { versions } = JSON.parse(line) as NormalizedVexStatement;
   if (!versions?.length) {
     return [ref];
   }

@@ -2,8 +2,7 @@ import { createHash } from 'node:crypto';
 import { canonicalJson } from '../bundle/canonical-json.js';
 import type { VexStatementRef } from '../consensus/vex-consensus.js';
 import { versionStateFor, versionedRef } from '../consensus/vex-versions.js';
-import type { AffectedPackage, NormalizedAdvisory } from '../domain/records.js';
-import type { VexStatementRecord, VexVersionState } from '../ingest/vex-statement.js';
+import type { AffectedPackage, NormalizedAdvisory, NormalizedVexStatement, VexVersionState } from '../domain/records.js';
 import { advisoryFacts } from './advisory-facts.js';
 import { FINDING_INPUT_SCHEMA, type AdvisoryFacts, type FindingInput } from './finding-input.js';
 import { ecosystemKey, identityOfPurl, packageKey, versionlessPurl } from './package-identity.js';
@@ -172,7 +171,7 @@ export interface VexTarget {
 export class VexIndex {
   private readonly byVulnerability = new Map<string, IndexedStatement[]>();
 
-  add(statement: VexStatementRecord, documentSha256: string, ref: string): void {
+  add(statement: NormalizedVexStatement, documentSha256: string, ref: string): void {
     const indexed = {
       ref: statementRef(statement, documentSha256, ref),
       product: statement.product,
@@ -215,7 +214,7 @@ function refFor(entry: IndexedStatement, target: VexTarget, sbomSubject: string)
 }
 
 export function statementRef(
-  statement: VexStatementRecord,
+  statement: NormalizedVexStatement,
   documentSha256: string,
   ref: string,
 ): VexStatementRef {

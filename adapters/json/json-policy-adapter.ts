@@ -20,8 +20,7 @@ import { FINDING_INPUT_SCHEMA } from '../../policy/finding-input.js';
 import { AdvisoryIndex, VexIndex } from '../../policy/finding-matcher.js';
 import { POLICY_SCHEMA } from '../../policy/policy-snapshot.js';
 import { sha256Text, vexRefOfLine } from '../../policy/evaluate-run.js';
-import type { NormalizedAdvisory } from '../../domain/records.js';
-import type { VexStatementRecord } from '../../ingest/vex-statement.js';
+import type { NormalizedAdvisory, NormalizedVexStatement } from '../../domain/records.js';
 import { policyInputsOf, type PolicyInputSource } from '../../store/policy-inputs.js';
 import { pinRunPolicy, type PolicyRecord } from '../../store/policy-store.js';
 import type { AdapterOutput, ExportAdapter, FileLineage, WriteContext } from '../export-adapter.js';
@@ -178,7 +177,7 @@ function shardedPartWriter(context: WriteContext, output: AdapterOutput) {
 async function buildIndexes(context: WriteContext, vexLines: string[]) {
   const vex = new VexIndex();
   for (const line of vexLines) {
-    const record = JSON.parse(line) as VexStatementRecord & { documentSha256: string };
+    const record = JSON.parse(line) as NormalizedVexStatement & { documentSha256: string };
     vex.add(record, record.documentSha256, vexRefOfLine(line).ref);
   }
   // Missing: the whole advisory index is held in memory (facts and affected ranges only,

@@ -4,8 +4,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { versionStateFor, versionVote } from '../../../consensus/vex-versions.js';
 import { parseDocument } from '../../../ingest/parse-document.js';
-import type { VexStatus } from '../../../domain/records.js';
-import type { VexStatementRecord, VexVersionStatus } from '../../../ingest/vex-statement.js';
+import type { NormalizedVexStatement, VexStatus, VexVersionStatus } from '../../../domain/records.js';
 import { compilePolicyText } from '../../../policy/evaluate-run.js';
 import { factsOf } from '../../../policy/evaluate-policy.js';
 import type { FindingInput } from '../../../policy/finding-input.js';
@@ -101,7 +100,7 @@ describe('VexIndex.statementsFor a statement with per-version states', () => {
     const bytes = await readFile(path.join(EVIDENCE, file));
     const sha = sha256Hex(bytes);
     index = new VexIndex();
-    for (const statement of parseDocument(bytes, file).vexStatements as VexStatementRecord[]) {
+    for (const statement of parseDocument(bytes, file).vexStatements as NormalizedVexStatement[]) {
       // The ref names the product without version so that every version is asked about.
       const unversioned = { ...statement, product: PURL };
       index.add(unversioned, sha, sha256Hex(vexLine(unversioned, sha)));

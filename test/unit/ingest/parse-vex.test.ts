@@ -3,7 +3,6 @@ import { describe, it } from 'node:test';
 
 import type { NormalizedVexStatement } from '../../../domain/records.js';
 import { parseDocument } from '../../../ingest/parse-document.js';
-import type { VexStatementRecord } from '../../../ingest/vex-statement.js';
 import { parseEvidence, utf8 } from './fixture-files.js';
 
 // Expected values below were read by hand from the fixture files.
@@ -214,7 +213,7 @@ describe('ingest', () => {
     describe('when CycloneDX affects carry per-version states (CISA Case-7)', () => {
       it('returns each entry with its status, affected where the document leaves it out', async () => {
         const parsed = await parseEvidence('vex/cyclonedx/CISA-Use-Cases/Case-7/vex.json');
-        const versions = (parsed.vexStatements as VexStatementRecord[]).map((s) => s.versions);
+        const versions = (parsed.vexStatements as NormalizedVexStatement[]).map((s) => s.versions);
 
         assert.deepEqual(versions, [
           [
