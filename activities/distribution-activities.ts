@@ -31,6 +31,11 @@ import { openCredentials } from '../distribution/sealed-credentials.js';
 import type { Logger } from '../platform/logger.js';
 import type { StellaConfig } from '../platform/config.js';
 import type { Database } from '../store/database.js';
+import {
+  listRecentOciTargets,
+  recordDistributionSuccess,
+  setDistributionState,
+} from '../store/distribution-store.js';
 import { getProfile, getRun } from '../store/export-store.js';
 import { bundlePaths } from './bundle-paths.js';
 import { asActivityFailure } from './failures.js';
@@ -60,15 +65,7 @@ export function createDistributionActivities(deps: DistributionDependencies) {
   const env = deps.env ?? process.env;
 
   async function recordDistribution(input: RecordDistributionInput): Promise<void> {
-    await db.exportDistribution.updateMany({
-      where: { tenant: input.tenant, id: input.distributionId },
-      data: {
-        state: input.state,
-        errorClass: input.errorClass ?? null,
-        errorMessage: input.errorMessage?.slice(0, 2000) ?? null,
-        updatedAt: new Date(),
-      },
-    });
+    await setDistributionState(db, input.tenant, input.distributionId, input);
   }
 
   async function distributeBundle(input: DistributeRunInput): Promise<DistributionOutcome> {
@@ -215,31 +212,13 @@ export function createDistributionActivities(deps: DistributionDependencies) {
     input: DistributeRunInput,
     registry: string,
   ): Promise<string[]> {
-    const rows = await db.exportDistribution.findMany({
-      where: {
-        tenant: input.tenant,
-        type: 'oci',
-        state: 'succeeded',
-        target: { startsWith: `${registry}/` },
-      },
-      orderBy: { updatedAt: 'desc' },
-      take: 5,
-    });
+    const targets = await listRecentOciTargets(db, input.tenant, registry, 5);
 
-    return [...new Set(rows.map((row) => parseOciReference(row.target).repository))];
+    return [...new Set(targets.map((target) => parseOciReference(target).repository))];
   }
 
   async function recordSuccess(input: DistributeRunInput, metadata: Record<string, unknown>) {
-    await db.exportDistribution.updateMany({
-      where: { tenant: input.tenant, id: input.distributionId },
-      data: {
-        state: 'succeeded',
-        metadata: JSON.stringify(metadata),
-        errorClass: null,
-        errorMessage: null,
-        updatedAt: new Date(),
-      },
-    });
+    await recordDistributionSuccess(db, input.tenant, input.distributionId, metadata);
   }
 
   return { recordDistribution, distributeBundle };

@@ -37,7 +37,13 @@ import type { Database } from '../store/database.js';
 import { planRunInputs, type PlanCounts } from '../store/export-plan.js';
 import { pinRunPolicy } from '../store/policy-store.js';
 import { RunRecordSource } from '../store/export-records.js';
-import { getProfile, getRun, updateRun, type RunState } from '../store/export-store.js';
+import {
+  getProfile,
+  getRun,
+  recordRunPublished,
+  updateRun,
+  type RunState,
+} from '../store/export-store.js';
 import type { ExportRunInput } from '../workflows/export-run-definitions.js';
 import { bundlePaths } from './bundle-paths.js';
 import { asActivityFailure } from './failures.js';
@@ -273,39 +279,16 @@ export function createExportRunActivities(deps: ExportRunDependencies) {
     archive: { sha256: string; size: number },
     manifestSha256: string,
   ) {
-    const now = new Date();
-    await db.$transaction([
-      db.exportRun.updateMany({
-        where: { tenant: input.tenant, id: input.runId },
-        data: {
-          state: 'succeeded',
-          bundleDir: paths.final,
-          artifactUri: `file://${paths.archive}`,
-          artifactSha256: archive.sha256,
-          sizeBytes: BigInt(archive.size),
-          manifestUri: `file://${path.join(paths.final, MANIFEST_PATH)}`,
-          manifestSha256,
-          signatureUri: `file://${path.join(paths.final, SIGNATURE_PATH)}`,
-          provenanceUri: `file://${path.join(paths.final, PROVENANCE_PATH)}`,
-          finishedAt: now,
-        },
-      }),
-      db.exportDistribution.upsert({
-        where: { runId_type_target: { runId: input.runId, type: 'download', target: paths.archive } },
-        update: { state: 'succeeded', updatedAt: now },
-        create: {
-          id: `dist_${input.runId}_download`,
-          tenant: input.tenant,
-          runId: input.runId,
-          type: 'download',
-          target: paths.archive,
-          state: 'succeeded',
-          metadata: JSON.stringify({ sha256: archive.sha256, size: archive.size }),
-          createdAt: now,
-          updatedAt: now,
-        },
-      }),
-    ]);
+    await recordRunPublished(db, input.tenant, {
+      runId: input.runId,
+      bundleDir: paths.final,
+      archivePath: paths.archive,
+      archive,
+      manifestPath: path.join(paths.final, MANIFEST_PATH),
+      manifestSha256,
+      signaturePath: path.join(paths.final, SIGNATURE_PATH),
+      provenancePath: path.join(paths.final, PROVENANCE_PATH),
+    });
   }
 
   async function guarded<T>(input: ExportRunInput, body: (log: Logger) => Promise<T>) {

@@ -4,7 +4,9 @@ import { Context } from '@temporalio/activity';
 import { removeQuietly } from '../bundle/files.js';
 import { MANIFEST_PATH, PROVENANCE_PATH } from '../bundle/manifest.js';
 import type { StellaConfig } from '../platform/config.js';
+import { appendAuditEntry } from '../store/audit-store.js';
 import type { Database } from '../store/database.js';
+import { listSucceededRuns } from '../store/retention-store.js';
 import type { RetentionInput, RetentionRule } from '../workflows/export-trigger-definitions.js';
 import { bundlePaths } from './bundle-paths.js';
 
@@ -97,11 +99,7 @@ export function createRetentionActivities(deps: { db: Database; config: StellaCo
   const { db, config } = deps;
 
   async function planTenantRetention(input: RetentionInput & { now: string }): Promise<RetentionPlan> {
-    const rows = await db.exportRun.findMany({
-      where: { tenant: input.tenant, state: 'succeeded' },
-      select: { id: true, profileId: true, finishedAt: true, options: true },
-      orderBy: { id: 'asc' },
-    });
+    const rows = await listSucceededRuns(db, input.tenant);
     const runs = rows
       .filter((row) => row.finishedAt)
       .map((row) => ({
@@ -180,19 +178,13 @@ async function recordPrune(db: Database, tenant: string, outcome: PruneOutcome) 
   if (outcome.removed.length === 0) {
     return;
   }
-  const id = `aud_retention_${outcome.runId}_${outcome.level}`;
-  await db.auditEntry.upsert({
-    where: { id },
-    update: {},
-    create: {
-      id,
-      tenant,
-      actor: 'retention',
-      action: 'retention.prune',
-      target: outcome.runId,
-      outcome: 'succeeded',
-      details: JSON.stringify({ level: outcome.level, removed: outcome.removed, bytes: outcome.bytes }),
-      at: new Date(),
-    },
+  await appendAuditEntry(db, {
+    id: `aud_retention_${outcome.runId}_${outcome.level}`,
+    tenant,
+    actor: 'retention',
+    action: 'retention.prune',
+    target: outcome.runId,
+    outcome: 'succeeded',
+    details: { level: outcome.level, removed: outcome.removed, bytes: outcome.bytes },
   });
 }

@@ -5,6 +5,7 @@ import { createRun } from '../api/run-starter.js';
 import type { ExportFilters } from '../domain/filters.js';
 import type { Logger } from '../platform/logger.js';
 import type { StellaConfig } from '../platform/config.js';
+import { appendAuditEntry } from '../store/audit-store.js';
 import type { Database } from '../store/database.js';
 import { getRun, TERMINAL_STATES, type RunRow, type RunState } from '../store/export-store.js';
 import { EXPORT_RUN_WORKFLOW } from '../workflows/export-run-definitions.js';
@@ -93,19 +94,14 @@ export function createTriggerActivities(deps: TriggerDependencies) {
   }
 
   async function recordTrigger(run: RunRow, input: TriggeredRunInput) {
-    const entry = {
+    await appendAuditEntry(db, {
+      id: `aud_trigger_${run.id}`,
       tenant: run.tenant,
       actor: input.trigger,
       action: 'run.create',
       target: run.id,
       outcome: 'succeeded',
-      details: JSON.stringify({ trigger: input.trigger, profileId: run.profileId, ...input.source }),
-      at: new Date(),
-    };
-    await db.auditEntry.upsert({
-      where: { id: `aud_trigger_${run.id}` },
-      update: {},
-      create: { id: `aud_trigger_${run.id}`, ...entry },
+      details: { trigger: input.trigger, profileId: run.profileId, ...input.source },
     });
   }
 

@@ -12,6 +12,7 @@ import {
   findRunByIdempotencyKey,
   getProfile,
   getRun,
+  insertRun,
   updateRun,
   type RunRow,
 } from '../store/export-store.js';
@@ -66,9 +67,8 @@ export async function createRun(
   }
 
   const runId = newRunId(tenant);
-  const inserted = await insertRun(deps.db, {
+  const inserted = await insertRun(deps.db, tenant, {
     id: runId,
-    tenant,
     profileId: profile.id,
     profileKind: profile.kind,
     trigger: request.trigger,
@@ -115,22 +115,6 @@ function sameRequestOrConflict(run: RunRow, requestHash: string): RunRow {
   }
 
   return run;
-}
-
-async function insertRun(
-  db: Database,
-  data: Parameters<Database['exportRun']['create']>[0]['data'],
-): Promise<boolean> {
-  try {
-    await db.exportRun.create({ data });
-
-    return true;
-  } catch (err) {
-    if ((err as { code?: string }).code === 'P2002') {
-      return false;
-    }
-    throw err;
-  }
 }
 
 async function startWorkflow(deps: RunStarterDependencies, tenant: string, runId: string) {

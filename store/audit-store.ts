@@ -8,6 +8,8 @@ import type { Database } from './database.js';
 export type AuditOutcome = 'allowed' | 'denied' | 'succeeded' | 'failed';
 
 export interface AuditEntryInput {
+  // Chosen by the caller only for an event a retry may record twice; new otherwise.
+  id?: string;
   tenant: string;
   actor: string;
   action: string;
@@ -28,6 +30,11 @@ export interface AuditEntryView {
   at: string;
 }
 
+type AuditRowData = Parameters<Database['auditEntry']['create']>[0]['data'] & {
+  id: string;
+  tenant: string;
+};
+
 export interface AuditQuery {
   action?: string;
   outcome?: AuditOutcome;
@@ -36,25 +43,35 @@ export interface AuditQuery {
   limit: number;
 }
 
+// With an id of the caller's own, the append is idempotent: a retried activity that records
+// the same event again gets the first entry back, unchanged.
 export async function appendAuditEntry(
   db: Database,
   entry: AuditEntryInput,
 ): Promise<AuditEntryView> {
   const at = entry.at ?? new Date();
-  const row = await db.auditEntry.create({
-    data: {
-      id: newId('aud', at.getTime()),
-      tenant: entry.tenant,
-      actor: entry.actor,
-      action: entry.action,
-      target: entry.target,
-      outcome: entry.outcome,
-      details: JSON.stringify(entry.details ?? {}),
-      at,
-    },
-  });
+  const data: AuditRowData = {
+    id: entry.id ?? newId('aud', at.getTime()),
+    tenant: entry.tenant,
+    actor: entry.actor,
+    action: entry.action,
+    target: entry.target,
+    outcome: entry.outcome,
+    details: JSON.stringify(entry.details ?? {}),
+    at,
+  };
+  const row = entry.id ? await createOnce(db, data) : await db.auditEntry.create({ data });
 
   return toView(row);
+}
+
+// An entry already under this id is returned as it is (update: {} changes nothing).
+async function createOnce(db: Database, data: AuditRowData) {
+  return db.auditEntry.upsert({
+    where: { id: data.id, tenant: data.tenant },
+    update: {},
+    create: data,
+  });
 }
 
 // Newest first, always within one tenant.

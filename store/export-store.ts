@@ -218,3 +218,89 @@ export async function updateRun(
     throw new StellaError('not_found', `run ${runId} not found`);
   }
 }
+
+export type RunCreateData = Omit<Parameters<Database['exportRun']['create']>[0]['data'], 'tenant'>;
+
+// False when the row clashes with a unique key (an idempotency key raced by another request).
+export async function insertRun(
+  db: Database,
+  tenant: string,
+  data: RunCreateData,
+): Promise<boolean> {
+  try {
+    await db.exportRun.create({ data: { ...data, tenant } });
+
+    return true;
+  } catch (err) {
+    if ((err as { code?: string }).code === 'P2002') {
+      return false;
+    }
+    throw err;
+  }
+}
+
+export interface PublishedRunInput {
+  runId: string;
+  bundleDir: string;
+  archivePath: string;
+  archive: { sha256: string; size: number };
+  manifestPath: string;
+  manifestSha256: string;
+  signaturePath: string;
+  provenancePath: string;
+}
+
+// One transaction: a succeeded run always has its download distribution, and the other way
+// round.
+export async function recordRunPublished(
+  db: Database,
+  tenant: string,
+  input: PublishedRunInput,
+): Promise<void> {
+  const now = new Date();
+  const where = { tenant, id: input.runId };
+  await db.$transaction([
+    db.exportRun.updateMany({ where, data: publishedRunData(input, now) }),
+    upsertDownloadDistribution(db, tenant, input, now),
+  ]);
+}
+
+function publishedRunData(input: PublishedRunInput, now: Date) {
+  return {
+    state: 'succeeded',
+    bundleDir: input.bundleDir,
+    artifactUri: `file://${input.archivePath}`,
+    artifactSha256: input.archive.sha256,
+    sizeBytes: BigInt(input.archive.size),
+    manifestUri: `file://${input.manifestPath}`,
+    manifestSha256: input.manifestSha256,
+    signatureUri: `file://${input.signaturePath}`,
+    provenanceUri: `file://${input.provenancePath}`,
+    finishedAt: now,
+  };
+}
+
+function upsertDownloadDistribution(
+  db: Database,
+  tenant: string,
+  input: PublishedRunInput,
+  now: Date,
+) {
+  const target = input.archivePath;
+
+  return db.exportDistribution.upsert({
+    where: { runId_type_target: { runId: input.runId, type: 'download', target }, tenant },
+    update: { state: 'succeeded', updatedAt: now },
+    create: {
+      id: `dist_${input.runId}_download`,
+      tenant,
+      runId: input.runId,
+      type: 'download',
+      target,
+      state: 'succeeded',
+      metadata: JSON.stringify({ sha256: input.archive.sha256, size: input.archive.size }),
+      createdAt: now,
+      updatedAt: now,
+    },
+  });
+}

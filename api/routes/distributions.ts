@@ -15,6 +15,15 @@ import {
 import { sealCredentials } from '../../distribution/sealed-credentials.js';
 import type { StellaConfig } from '../../platform/config.js';
 import type { Database } from '../../store/database.js';
+import {
+  ensureDistribution,
+  findDistribution,
+  getRunDistribution,
+  listRunDistributions,
+  resetFailedDistribution,
+  setDistributionState,
+  type DistributionRow,
+} from '../../store/distribution-store.js';
 import { getRun, type RunRow } from '../../store/export-store.js';
 import { tenantOf } from '../tenant.js';
 
@@ -23,8 +32,6 @@ export interface DistributionRouteDependencies {
   temporal: Client;
   config: StellaConfig;
 }
-
-type DistributionRow = Awaited<ReturnType<Database['exportDistribution']['findFirstOrThrow']>>;
 
 export interface DistributionView {
   id: string;
@@ -68,21 +75,13 @@ export function distributionRoutes(deps: DistributionRouteDependencies): Router 
 
   router.get('/export/runs/:id/distributions', async (req, res) => {
     const run = await getRun(deps.db, tenantOf(req), req.params.id);
-    const rows = await deps.db.exportDistribution.findMany({
-      where: { tenant: run.tenant, runId: run.id },
-      orderBy: { createdAt: 'asc' },
-    });
+    const rows = await listRunDistributions(deps.db, run.tenant, run.id);
     res.json({ distributions: rows.map(distributionView) });
   });
 
   router.get('/export/runs/:id/distributions/:distributionId', async (req, res) => {
     const run = await getRun(deps.db, tenantOf(req), req.params.id);
-    const row = await deps.db.exportDistribution.findFirst({
-      where: { tenant: run.tenant, runId: run.id, id: req.params.distributionId },
-    });
-    if (!row) {
-      throw new StellaError('not_found', `distribution ${req.params.distributionId} not found`);
-    }
+    const row = await getRunDistribution(deps.db, run.tenant, run.id, req.params.distributionId);
     res.json(distributionView(row));
   });
 
@@ -104,23 +103,9 @@ async function ensureRow(
   type: DistributeRequest['type'],
   target: string,
 ) {
-  const now = new Date();
+  const id = distributionId(run.id, type, target);
 
-  return db.exportDistribution.upsert({
-    where: { runId_type_target: { runId: run.id, type, target } },
-    update: {},
-    create: {
-      id: distributionId(run.id, type, target),
-      tenant: run.tenant,
-      runId: run.id,
-      type,
-      target,
-      state: 'pending',
-      metadata: '{}',
-      createdAt: now,
-      updatedAt: now,
-    },
-  });
+  return ensureDistribution(db, run.tenant, { id, runId: run.id, type, target });
 }
 
 async function startDistribution(
@@ -141,10 +126,7 @@ async function startDistribution(
   };
   // A failed distribution is started again: its row goes back to pending first, so that a
   // client polling it never reads the old failure as the outcome of the new attempt.
-  await deps.db.exportDistribution.updateMany({
-    where: { id: row.id, state: 'failed' },
-    data: { state: 'pending', errorClass: null, errorMessage: null, updatedAt: new Date() },
-  });
+  await resetFailedDistribution(deps.db, run.tenant, row.id);
   try {
     await deps.temporal.workflow.start(DISTRIBUTE_RUN_WORKFLOW, {
       taskQueue: deps.config.taskQueue,
@@ -154,14 +136,10 @@ async function startDistribution(
   } catch (err) {
     // Already under way for this target: the caller joins the running workflow.
     if (!(err instanceof WorkflowExecutionAlreadyStartedError)) {
-      await deps.db.exportDistribution.updateMany({
-        where: { id: row.id },
-        data: {
-          state: 'failed',
-          errorClass: 'unavailable',
-          errorMessage: 'workflow not started',
-          updatedAt: new Date(),
-        },
+      await setDistributionState(deps.db, run.tenant, row.id, {
+        state: 'failed',
+        errorClass: 'unavailable',
+        errorMessage: 'workflow not started',
       });
       throw new StellaError(
         'unavailable',
@@ -173,7 +151,7 @@ async function startDistribution(
 }
 
 async function reload(db: Database, row: DistributionRow): Promise<DistributionRow> {
-  return (await db.exportDistribution.findUnique({ where: { id: row.id } })) ?? row;
+  return (await findDistribution(db, row.tenant, row.id)) ?? row;
 }
 
 export function distributionView(row: DistributionRow): DistributionView {

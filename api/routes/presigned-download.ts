@@ -10,6 +10,7 @@ import { s3ConnectionFromEnv } from '../../distribution/objstore/s3-target.js';
 import { StellaError } from '../../domain/errors.js';
 import type { Database } from '../../store/database.js';
 import { appendAuditEntry } from '../../store/audit-store.js';
+import { listSucceededObjstoreDistributions } from '../../store/distribution-store.js';
 import { getRun, type RunRow } from '../../store/export-store.js';
 import { principalOf } from '../auth/principal.js';
 import { tenantOf } from '../tenant.js';
@@ -81,16 +82,7 @@ export async function sendPresignedDownload(
 // The newest succeeded objstore distribution of the run (or the one named) whose archive
 // object carries the run's own sha256.
 async function storedBundle(db: Database, run: RunRow, distributionId: string | undefined) {
-  const rows = await db.exportDistribution.findMany({
-    where: {
-      tenant: run.tenant,
-      runId: run.id,
-      type: 'objstore',
-      state: 'succeeded',
-      ...(distributionId ? { id: distributionId } : {}),
-    },
-    orderBy: { updatedAt: 'desc' },
-  });
+  const rows = await listSucceededObjstoreDistributions(db, run.tenant, run.id, distributionId);
   for (const row of rows) {
     const object = bundleObjectOf(JSON.parse(row.metadata) as Record<string, unknown>, run.id);
     if (object && object.sha256 === run.artifactSha256) {
