@@ -1,5 +1,5 @@
 import type { Client } from '@temporalio/client';
-import express, { type Express } from 'express';
+import express, { type Express, type RequestHandler } from 'express';
 import type { StellaConfig } from '../platform/config.js';
 import type { Logger } from '../platform/logger.js';
 import type { Database } from '../store/database.js';
@@ -10,7 +10,7 @@ import { auditRoutes } from './routes/audit.js';
 import { consoleRoutes } from './routes/console.js';
 import { distributionRoutes } from './routes/distributions.js';
 import { keyRoutes } from './routes/keys.js';
-import { policyRoutes } from './routes/policies.js';
+import { policyRoutes, YAML_TYPES } from './routes/policies.js';
 import { profileRoutes } from './routes/profiles.js';
 import { runRoutes } from './routes/runs.js';
 import { runVerificationRoutes } from './routes/run-verification.js';
@@ -35,6 +35,7 @@ export function createApp(deps: ApiDependencies): Express {
   app.set('etag', false);
   app.use(accessControl(deps));
   app.use(express.json({ limit: '1mb' }));
+  app.use(requireJsonBodies);
   app.use(requestTimer(metrics));
 
   app.get('/healthz', (_req, res) => {
@@ -79,3 +80,20 @@ function countErrors(metrics: ApiMetrics): express.ErrorRequestHandler {
     next(err);
   };
 }
+
+// express.json() skips bodies of any other type, which would then read as an empty request
+// and fail on its first required field; every route says what is actually wrong instead.
+// Requests without a body (a cancel, a GET) pass, and so do the bodies a route parses
+// itself (policy YAML).
+const requireJsonBodies: RequestHandler = (req, _res, next) => {
+  const ownTypes = OWN_BODY_TYPES[`${req.method} ${req.path}`];
+  const ownBody = ownTypes !== undefined && req.is(ownTypes);
+  if (req.is('application/json') === false && !ownBody) {
+    const message = 'the request body must be JSON, sent with Content-Type: application/json';
+    next(new StellaError('bad_request', message));
+    return;
+  }
+  next();
+};
+
+const OWN_BODY_TYPES: Record<string, string[]> = { 'POST /export/policies': YAML_TYPES };

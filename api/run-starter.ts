@@ -16,6 +16,7 @@ import {
   updateRun,
   type RunRow,
 } from '../store/export-store.js';
+import { getPolicy } from '../store/policy-store.js';
 import { EXPORT_RUN_WORKFLOW } from '../workflows/export-run-definitions.js';
 
 export const createRunSchema = z.strictObject({
@@ -26,6 +27,9 @@ export const createRunSchema = z.strictObject({
   baseRunId: z.string().max(128).optional(),
   trigger: z.enum(['api', 'cli', 'schedule', 'event']).default('api'),
 });
+
+// A delta builds on a published mirror bundle, full or delta (mirror-delta-adapter.ts).
+const MIRROR_KINDS = ['mirror:full', 'mirror:delta'];
 
 export type CreateRunRequest = z.infer<typeof createRunSchema>;
 
@@ -49,12 +53,6 @@ export async function createRun(
   adapterFor(profile.kind);
   const filters = effectiveFilters(profile.config, request.filters);
   const options = { baseRunId: request.baseRunId, triggerSource };
-  if (profile.kind === 'mirror:delta' && !options.baseRunId) {
-    throw new StellaError('bad_request', 'a mirror:delta run needs baseRunId: the export it builds on');
-  }
-  if (options.baseRunId) {
-    await requireSucceededRun(deps.db, tenant, options.baseRunId);
-  }
   const requestHash = sha256Hex(
     canonicalJson({ profileId: profile.id, filters, policyVersion: request.policyVersion ?? null, options }),
   );
@@ -65,6 +63,9 @@ export async function createRun(
       return { run: sameRequestOrConflict(existing, requestHash), created: false };
     }
   }
+  // After the replay check: a replayed request returns its run even if, say, retention has
+  // since removed the base run.
+  await refuseWhatCanOnlyFail(deps.db, tenant, profile.kind, request);
 
   const runId = newRunId(tenant);
   const inserted = await insertRun(deps.db, tenant, {
@@ -93,11 +94,64 @@ export async function createRun(
   return { run: await getRun(deps.db, tenant, runId), created: true };
 }
 
-async function requireSucceededRun(db: Database, tenant: string, runId: string) {
+// A request the workflow could only fail is refused before a run is recorded: the caller
+// learns why at once instead of from a failed run later.
+async function refuseWhatCanOnlyFail(
+  db: Database,
+  tenant: string,
+  kind: string,
+  request: CreateRunRequest,
+): Promise<void> {
+  await checkBaseRun(db, tenant, kind, request.baseRunId);
+  await checkPolicyVersion(db, tenant, kind, request.policyVersion);
+}
+
+async function checkBaseRun(db: Database, tenant: string, kind: string, baseRunId?: string) {
+  if (kind === 'mirror:delta' && !baseRunId) {
+    throw new StellaError(
+      'bad_request',
+      'a mirror:delta run needs baseRunId: the export it builds on',
+    );
+  }
+  if (baseRunId === undefined) {
+    return;
+  }
+  if (kind !== 'mirror:delta') {
+    throw new StellaError(
+      'bad_request',
+      `baseRunId applies to mirror:delta profiles only, not ${kind}`,
+    );
+  }
+
+  await requireSucceededMirrorRun(db, tenant, baseRunId);
+}
+
+async function requireSucceededMirrorRun(db: Database, tenant: string, runId: string) {
   const run = await getRun(db, tenant, runId);
+  if (!MIRROR_KINDS.includes(run.profileKind)) {
+    throw new StellaError(
+      'bad_request',
+      `base run ${runId} is not a mirror export (${run.profileKind})`,
+    );
+  }
   if (run.state !== 'succeeded') {
     throw new StellaError('bad_request', `base run ${runId} has no bundle (state ${run.state})`);
   }
+}
+
+async function checkPolicyVersion(db: Database, tenant: string, kind: string, version?: string) {
+  if (version === undefined) {
+    return;
+  }
+  if (kind !== 'json:policy') {
+    throw new StellaError(
+      'bad_request',
+      `policyVersion applies to json:policy profiles only, not ${kind}`,
+    );
+  }
+
+  // Throws not_found for a version that was never published.
+  await getPolicy(db, tenant, version);
 }
 
 function effectiveFilters(

@@ -47,25 +47,38 @@ export class ApiClient {
     path: string,
     init: { body?: string; headers?: Record<string, string> } = {},
   ): Promise<Response> {
+    const response = await this.send(method, path, init);
+    if (response.ok || response.status === 206) {
+      return response;
+    }
+
+    // A HEAD answer has no body: ask again with GET to show the API's own error.
+    const explained = method === 'HEAD' ? await this.send('GET', path, init) : response;
+    if (explained !== response && explained.ok) {
+      await explained.body?.cancel();
+
+      throw await errorFrom(response);
+    }
+
+    throw await errorFrom(explained);
+  }
+
+  private async send(
+    method: string,
+    path: string,
+    init: { body?: string; headers?: Record<string, string> },
+  ): Promise<Response> {
     const url = new URL(path, this.options.baseUrl);
     const authorization = await this.authorization(method, url.pathname);
-    let response: Response;
     try {
-      response = await fetch(url, {
-        method,
-        body: init.body,
-        headers: { ...authorization, ...init.headers },
-      });
+      const headers = { ...authorization, ...init.headers };
+
+      return await fetch(url, { method, body: init.body, headers });
     } catch (err) {
       throw new StellaError('unavailable', `cannot reach the API at ${this.options.baseUrl}`, {
         cause: err,
       });
     }
-    if (!response.ok && response.status !== 206) {
-      throw await errorFrom(response);
-    }
-
-    return response;
   }
 
   // A given token ($STELLA_TOKEN) is sent as is. Without one, on the embedded stack, the
@@ -141,7 +154,7 @@ async function errorFrom(response: Response): Promise<StellaError> {
   }
   const code = FALLBACK_CLASS_BY_STATUS[response.status] ?? 'internal';
 
-  // HEAD answers carry no body: say what was asked for instead.
+  // Not ours (a proxy, a bare 404): say what was asked for.
   const what = text.trim() ? text.slice(0, 200) : `${response.statusText || 'no details'} (${new URL(response.url).pathname})`;
 
   return new StellaError(code, `HTTP ${response.status}: ${what}`);

@@ -15,8 +15,6 @@ export interface CliFailure {
   exitCode: number;
   // null for commander's own non-errors (--help, --version), which print nothing more.
   report: CliErrorReport | null;
-  // Commander has already printed its own argument errors in text mode.
-  printedByCommander?: boolean;
   stack?: string;
 }
 
@@ -42,9 +40,6 @@ export function formatCliError(failure: CliFailure, json: boolean): string {
   if (json) {
     return JSON.stringify(failure.report) + '\n';
   }
-  if (failure.printedByCommander) {
-    return '';
-  }
 
   const { error_class: code, message } = failure.report;
   const stack = failure.stack ? `${failure.stack}\n` : '';
@@ -65,8 +60,27 @@ function commanderFailure(err: CommanderError): CliFailure {
   if (err.exitCode === 0) {
     return { exitCode: 0, report: null };
   }
+  if (err.code === 'commander.help') {
+    // A command group run without a subcommand: its help on stderr already says what to do.
+    return { exitCode: 2, report: null };
+  }
 
   const message = err.message.replace(/^error: /, '');
 
-  return { exitCode: 2, report: { error_class: 'bad_request', message }, printedByCommander: true };
+  return { exitCode: 2, report: { error_class: 'bad_request', message } };
+}
+
+// A reader that stopped reading (`stella … | head`) closes stdout: the next write fails
+// with EPIPE. That is the reader's choice, not our error, so the CLI ends at once, exit 0.
+export function endQuietlyOnClosedStdout(
+  stdout: NodeJS.WriteStream,
+  exit: (code: number) => void = (code) => process.exit(code),
+): void {
+  stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') {
+      throw err;
+    }
+
+    exit(0);
+  });
 }

@@ -12,11 +12,17 @@ import { registerMirrorCommand } from './commands/mirror-command.js';
 import { registerPolicyCommand } from './commands/policy-command.js';
 import { registerProcessCommands } from './commands/process-commands.js';
 import { registerScheduleCommand } from './commands/schedule-command.js';
-import { cliFailureOf, formatCliError, wantsJson } from './error-output.js';
+import {
+  cliFailureOf,
+  endQuietlyOnClosedStdout,
+  formatCliError,
+  wantsJson,
+} from './error-output.js';
 
 // Exit codes: 0 ok, 2 bad arguments, 4 not found, 5 denied, 6 integrity failed, 8 export error.
 // With --json every error is one JSON object on stderr (error-output.ts), for every command.
 const json = wantsJson(process.argv.slice(2));
+endQuietlyOnClosedStdout(process.stdout);
 const program = new Command('stella')
   .version(productVersion())
   .description('Stella Export Center: verifiable bundles of vulnerability evidence')
@@ -24,7 +30,8 @@ const program = new Command('stella')
   .addOption(new Option('--api-url <url>', 'API base URL').env('STELLA_API_URL').default(loadConfig().apiUrl))
   .option('--json', 'machine-readable output')
   .exitOverride()
-  .configureOutput({ outputError: (text, write) => (json ? undefined : write(text)) });
+  // Commander's own wording is replaced by the documented `stella: <class>: <message>`.
+  .configureOutput({ outputError: () => undefined });
 
 registerProcessCommands(program);
 registerIngestCommand(program);

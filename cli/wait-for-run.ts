@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { RunView } from '../api/run-view.js';
+import { StellaError } from '../domain/errors.js';
 import type { ApiClient } from './api-client.js';
 
 const PHASES = ['queued', 'planning', 'writing', 'signing', 'distributing', 'succeeded'];
@@ -31,6 +32,26 @@ export async function waitForRun(
   }
 }
 
+// Every `--wait` command ends here: a run that did not succeed becomes the CLI's error,
+// naming the run's own error class and message, so the user sees why and gets exit 8
+// (or the class's own code for a schema mismatch or a full disk).
+export function failUnlessSucceeded(view: RunView, waited: boolean | undefined): void {
+  if (!waited || view.state === 'succeeded') {
+    return;
+  }
+  const reason = view.errorClass
+    ? `: ${view.errorClass}: ${view.errorMessage ?? 'no message'}`
+    : '';
+
+  throw new StellaError(cliClassOf(view.errorClass), `run ${view.id} ended ${view.state}${reason}`);
+}
+
+function cliClassOf(runClass: string | null | undefined) {
+  return runClass === 'schema_mismatch' || runClass === 'storage_full' ? runClass : 'export_failed';
+}
+
+// The final state is printed once, by the command's own output; the display shows only
+// the phases on the way there.
 function phaseDisplay() {
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
@@ -48,7 +69,7 @@ function phaseDisplay() {
 
   return {
     update: (run: RunView) => {
-      if (run.phase !== last) {
+      if (run.phase !== last && !TERMINAL.includes(run.state)) {
         last = run.phase;
         process.stderr.write(`run ${run.id}: ${run.phase}\n`);
       }

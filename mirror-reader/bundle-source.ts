@@ -2,14 +2,18 @@ import { createReadStream } from 'node:fs';
 import { mkdtemp, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import readline from 'node:readline';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { ZSTDDecompress } from 'simple-zstd';
 import { extractOciLayout, isOciLayout } from '../adapters/mirror/oci-layout.js';
-import { decompressor, extractTarZst, unreadable } from '../bundle/extract.js';
+import {
+  decompressor,
+  extractTarZst,
+  stripCurrentFolderPrefix,
+  unreadable,
+} from '../bundle/extract.js';
 import { removeQuietly } from '../bundle/files.js';
 import { StellaError } from '../domain/errors.js';
+import { readJsonlZst } from '../policy/read-jsonl-zst.js';
 import { manifestPathProblem } from '../signing/bundle-files.js';
 
 // Turns what the user hands the reader (an unpacked folder, a .tar.zst, or an OCI image
@@ -48,10 +52,12 @@ export async function openBundle(source: string, ociReference?: string): Promise
 
 // Reads every entry header before anything is written: only regular files and folders, at
 // paths that stay inside the bundle. (extractTarZst checks the same while writing; checking
-// first means a refused archive leaves nothing behind.)
+// first means a refused archive leaves nothing behind.) Leaving the loop early destroys the
+// tar parser, and the pipeline then tears down the zstd process with it.
 async function assertSafeArchive(archive: string): Promise<void> {
   const extract = tar.extract();
   const done = pipeline(createReadStream(archive), decompressor(), extract);
+  // Awaited below; this only keeps an early failure from counting as unhandled.
   done.catch(() => undefined);
   let problem: StellaError | undefined;
   try {
@@ -63,11 +69,13 @@ async function assertSafeArchive(archive: string): Promise<void> {
       }
     }
   } catch (err) {
+    await done.catch(() => undefined);
     throw unreadable(archive, err);
   }
   await done.catch((err: unknown) => {
     if (!problem) {
-      throw new StellaError('integrity_failed', `${archive} is not a readable .tar.zst`, { cause: err });
+      const message = `${archive} is not a readable .tar.zst`;
+      throw new StellaError('integrity_failed', message, { cause: err });
     }
   });
   if (problem) {
@@ -75,8 +83,14 @@ async function assertSafeArchive(archive: string): Promise<void> {
   }
 }
 
+// `tar -C folder .` writes `./name` entries and a `./` root entry: both are read without
+// the `./`, as extractTarZst does.
 function entryProblem(name: string, type: string | null | undefined): StellaError | undefined {
-  const relative = name.replace(/\/$/, '');
+  const withoutPrefix = stripCurrentFolderPrefix(name);
+  if (withoutPrefix === '' && name !== '' && type === 'directory') {
+    return undefined;
+  }
+  const relative = withoutPrefix.replace(/\/$/, '');
   const problem = type === 'file' || type === 'directory'
     ? manifestPathProblem(relative)
     : `is a ${type ?? 'special entry'}; only files and folders are allowed`;
@@ -86,14 +100,8 @@ function entryProblem(name: string, type: string | null | undefined): StellaErro
     : undefined;
 }
 
-// Lines of a zstd-compressed JSONL file, without their line ends.
-export async function* jsonlZstLines(file: string): AsyncGenerator<string> {
-  const decompress = ZSTDDecompress();
-  const input = createReadStream(file).pipe(decompress);
-  const lines = readline.createInterface({ input, crlfDelay: Infinity });
-  for await (const line of lines) {
-    if (line.length > 0) {
-      yield line;
-    }
-  }
+// Lines of a zstd-compressed JSONL file, without their line ends (one reader for every
+// bundle consumer: it stops its zstd process when the caller stops early).
+export function jsonlZstLines(file: string): AsyncGenerator<string> {
+  return readJsonlZst(file);
 }

@@ -17,12 +17,22 @@ import { openBundle } from './bundle-source.js';
 import { decryptForImport, isEncryptedBundle, type ReadableBundle } from './encrypted-bundle.js';
 import { openMirrorDb, readHead, stateDigests, type MirrorDb, type MirrorHead } from './mirror-database.js';
 import { sha256File } from '../signing/bundle-files.js';
+import {
+  decideTrust,
+  pinKeys,
+  signingKeyId,
+  untrustedKeyMessage,
+  type KeyTrust,
+  type TrustDecision,
+} from './trusted-keys.js';
 
 export interface ImportOptions {
   root: string; // the mirror folder (holds mirror.db)
   bundle: string; // folder, .tar.zst or OCI layout
   ociReference?: string; // the tag, for a layout that holds several bundles
-  jwks?: JWKS; // trusted keys; without them the bundle's own keys are used
+  // The publisher's keys: checked against, then pinned in the root (trusted-keys.ts). Without
+  // them the root's pinned set is used, or on a first import the bundle's own (trust on first use).
+  jwks?: JWKS;
   identities?: string[]; // age identities, for an encrypted bundle (parseIdentityFile)
 }
 
@@ -32,6 +42,8 @@ export interface ImportResult {
   baseRunId?: string;
   keyId?: string;
   keySource: VerifyResult['keySource'];
+  trust: KeyTrust;
+  pinnedKeys: string; // the root's trusted-keys.json
   warnings: string[];
   counts: Record<string, number>;
   stateDigest: Record<string, string>;
@@ -44,12 +56,17 @@ export interface ImportResult {
 export async function importBundle(options: ImportOptions): Promise<ImportResult> {
   const opened = await openBundle(options.bundle, options.ociReference);
   try {
-    const verified = await verifyOrRefuse(opened.dir, options.jwks);
+    const trustInput = { root: options.root, bundleDir: opened.dir, given: options.jwks };
+    const trust = await decideTrust(trustInput);
+    const verified = await verifyOrRefuse(opened.dir, trust);
     const readable = await readableBundle(opened.dir, options.identities);
     try {
       const bundle = await readVerifiedBundle(readable, verified);
+      const result = await applyToMirror(options.root, bundle, verified, trust);
+      // Pinned only after the content is in: a refused import leaves the old pin as well.
+      if (trust.pin) await pinKeys(options.root, trust.pin);
 
-      return await applyToMirror(options.root, bundle, verified);
+      return result;
     } finally {
       await readable.cleanup();
     }
@@ -58,13 +75,18 @@ export async function importBundle(options: ImportOptions): Promise<ImportResult
   }
 }
 
-async function applyToMirror(root: string, bundle: VerifiedBundle, verified: VerifyResult) {
+async function applyToMirror(
+  root: string,
+  bundle: VerifiedBundle,
+  verified: VerifyResult,
+  trust: TrustDecision,
+) {
   const db = openMirrorDb(root);
   try {
     requireBase(readHead(db), bundle);
     await inTransaction(db, () => applyBundle(db, bundle));
 
-    return resultOf(bundle, verified, stateDigests(db));
+    return resultOf(bundle, verified, trust, stateDigests(db));
   } finally {
     db.close();
   }
@@ -84,19 +106,22 @@ async function readableBundle(
   return { dir, listed, exportManifest, cleanup: async () => undefined };
 }
 
-async function verifyOrRefuse(dir: string, jwks: JWKS | undefined): Promise<VerifyResult> {
-  const result = await verifyBundle({ bundleDir: dir, jwks });
-  if (!result.ok) {
-    const summary = result.failures
-      .slice(0, 5)
-      .map((f) => `${f.check}${f.path ? ` ${f.path}` : ''}: ${f.message}`)
-      .join('; ');
-    throw new StellaError('integrity_failed', `bundle failed verification: ${summary}`, {
-      details: { failures: result.failures },
-    });
+// The key set is always passed explicitly, so verifyBundle never falls back to the bundle's
+// own signatures/jwks.json: on first use that set was read and chosen by decideTrust.
+async function verifyOrRefuse(dir: string, trust: TrustDecision): Promise<VerifyResult> {
+  const result = await verifyBundle({ bundleDir: dir, jwks: trust.jwks });
+  if (result.ok) {
+    return result;
   }
-
-  return result;
+  const summary = result.failures
+    .slice(0, 5)
+    .map((f) => `${f.check}${f.path ? ` ${f.path}` : ''}: ${f.message}`)
+    .join('; ');
+  const keyFailure = result.failures.find((f) => f.check === 'key' || f.check === 'signature');
+  const message = trust.trust === 'pinned' && keyFailure
+    ? untrustedKeyMessage(await signingKeyId(dir), trust.pinPath, keyFailure.message)
+    : `bundle failed verification: ${summary}`;
+  throw new StellaError('integrity_failed', message, { details: { failures: result.failures } });
 }
 
 // export.json's hash is the one of the bundle as shipped (a decrypted copy holds it as is).
@@ -174,15 +199,24 @@ async function inTransaction(db: MirrorDb, work: () => Promise<void>): Promise<v
   }
 }
 
-function resultOf(bundle: VerifiedBundle, verified: VerifyResult, stateDigest: Record<string, string>): ImportResult {
+function resultOf(
+  bundle: VerifiedBundle,
+  verified: VerifyResult,
+  trust: TrustDecision,
+  stateDigest: Record<string, string>,
+): ImportResult {
+  const verifyWarnings = verified.warnings.filter((warning) => !isBaseLinkWarning(warning));
+
   return {
     runId: bundle.exportManifest.runId,
     kind: bundle.manifest.kind,
     baseRunId: bundle.manifest.base_export_id,
     keyId: verified.keyId,
-    keySource: verified.keySource,
+    keySource: trust.trust === 'first-use' ? 'embedded' : 'provided',
+    trust: trust.trust,
+    pinnedKeys: trust.pinPath,
     // The base link is checked here against the mirror's head (requireBase), not by verify.
-    warnings: verified.warnings.filter((warning) => !isBaseLinkWarning(warning)),
+    warnings: [...trust.warnings, ...verifyWarnings],
     counts: bundle.manifest.counts,
     stateDigest,
   };

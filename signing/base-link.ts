@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 
 import { MANIFEST_PATH } from '../bundle/manifest.js';
-import { decompressor } from '../bundle/extract.js';
+import { decompressor, failureOf } from '../bundle/extract.js';
 import { StellaError } from '../domain/errors.js';
 
 // The base's export.json bytes, or (when only a record of it is left) its SHA-256.
@@ -149,11 +149,14 @@ async function manifestFromArchive(archive: string): Promise<Uint8Array> {
   const extract = tar.extract();
   const done = pipeline(createReadStream(archive), decompressor(), extract);
   done.catch(() => undefined);
+  const failed = failureOf(done);
   let found: Buffer | undefined;
   try {
     for await (const entry of extract) {
       if (entry.header.name.replace(/^\.\//, '') === MANIFEST_PATH && !found) {
-        found = await collect(entry);
+        const reading = collect(entry);
+        reading.catch(() => undefined); // a loss to `failed` is reported through it
+        found = await Promise.race([reading, failed]);
       } else {
         entry.resume();
       }

@@ -6,7 +6,7 @@ import type { Database } from '../../store/database.js';
 import { getPolicy, latestPolicy, listPolicies, publishPolicy } from '../../store/policy-store.js';
 import { tenantOf } from '../tenant.js';
 
-const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'];
+export const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml', 'text/plain'];
 const publishBodySchema = z.strictObject({ document: z.string().min(1).max(1_000_000) });
 
 // Policy versions: publish (YAML body, or JSON {document}), list, get. A version is the

@@ -14,7 +14,7 @@ import type { JWKS } from '../../signing/signer.js';
 import { ApiClient } from '../api-client.js';
 import { downloadBundle } from '../download.js';
 import { emit, table } from '../output.js';
-import { waitForRun } from '../wait-for-run.js';
+import { failUnlessSucceeded, waitForRun } from '../wait-for-run.js';
 
 interface GlobalOptions {
   tenant: string;
@@ -282,13 +282,4 @@ function describeRun(view: RunView): string {
   }
 
   return lines.join('\n');
-}
-
-function failUnlessSucceeded(view: RunView, waited: boolean | undefined) {
-  if (waited && view.state !== 'succeeded') {
-    throw new StellaError(
-      view.errorClass === 'schema_mismatch' || view.errorClass === 'storage_full' ? view.errorClass : 'export_failed',
-      `run ${view.id} ended ${view.state}${view.errorClass ? ` (${view.errorClass})` : ''}`,
-    );
-  }
 }

@@ -9,12 +9,13 @@ import { StellaError } from '../../domain/errors.js';
 import { importBundle } from '../../mirror-reader/import-bundle.js';
 import { documentsDigest, openMirrorDb, readHead, stateDigests } from '../../mirror-reader/mirror-database.js';
 import { startMirrorServer } from '../../mirror-reader/mirror-server.js';
+import type { KeyTrust } from '../../mirror-reader/trusted-keys.js';
 import { openBundle } from '../../mirror-reader/bundle-source.js';
 import { verifyBundle } from '../../signing/verify-bundle.js';
 import type { JWKS } from '../../signing/signer.js';
 import { ApiClient } from '../api-client.js';
 import { emit } from '../output.js';
-import { waitForRun } from '../wait-for-run.js';
+import { failUnlessSucceeded, waitForRun } from '../wait-for-run.js';
 
 interface GlobalOptions {
   tenant: string;
@@ -51,9 +52,7 @@ function registerDelta(parent: Command) {
         view = await waitForRun(api, view.id, { quiet: options.json });
       }
       emit(options, view, () => `run ${view.id}: ${view.state}`);
-      if (opts.wait && view.state !== 'succeeded') {
-        process.exitCode = 8;
-      }
+      failUnlessSucceeded(view, opts.wait);
     });
 }
 
@@ -77,12 +76,22 @@ interface ImportCommandOptions {
   identity?: string;
 }
 
+const TRUST_LABELS: Record<KeyTrust, string> = {
+  pinned: 'the pinned key set',
+  provided: 'the --jwks key set, now pinned',
+  'first-use': 'the bundle\'s own key set, pinned on first use',
+};
+
 function registerImport(parent: Command) {
   parent
     .command('import <bundle>')
     .description('Verify a bundle (folder, .tar.zst or OCI layout) and apply it to the mirror')
     .option('--root <dir>', 'the mirror folder', DEFAULT_ROOT)
-    .option('--jwks <file>', 'trusted public keys (default: the keys shipped in the bundle)')
+    .option(
+      '--jwks <file>',
+      "the publisher's public keys: verified against, then pinned in the root as the only " +
+        'trusted keys (default: the pinned keys; on a first import, the bundle\'s own, pinned)',
+    )
     .option('--tag <ref>', 'which bundle of an OCI layout')
     .option('--identity <file>', 'age identity file, for an encrypted bundle')
     .action(async (bundle: string, opts: ImportCommandOptions, command: Command) => {
@@ -95,7 +104,11 @@ function registerImport(parent: Command) {
         identities: opts.identity ? parseIdentityFile(await readFile(opts.identity, 'utf8')) : undefined,
       });
       emit(options, result, () =>
-        [`imported ${result.kind} ${result.runId} into ${opts.root}`, ...result.warnings.map((w) => `warning: ${w}`)].join('\n'),
+        [
+          `imported ${result.kind} ${result.runId} into ${opts.root}`,
+          `signed by key ${result.keyId} (${TRUST_LABELS[result.trust]})`,
+          ...result.warnings.map((w) => `warning: ${w}`),
+        ].join('\n'),
       );
     });
 }
