@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, writeFile } from 'node:fs/promises';
@@ -7,7 +6,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { ListMultipartUploadsCommand, type S3Client } from '@aws-sdk/client-s3';
 import { removeQuietly } from '../../bundle/files.js';
 import { StellaError } from '../../domain/errors.js';
@@ -18,13 +16,12 @@ import { pushArtifact } from '../../distribution/oci/push-artifact.js';
 import { parseOciReference } from '../../distribution/oci/reference.js';
 import { startMinio, type TestMinio } from '../support/minio.js';
 import {
-  ensureCrane,
+  craneBlob,
   registryAvailable,
   startRegistry,
   type TestRegistry,
 } from '../support/registry.js';
 
-const run = promisify(execFile);
 const MiB = 1024 * 1024;
 const SIZE = 40 * MiB;
 
@@ -362,14 +359,6 @@ async function openUploadSessions(registry: TestRegistry, repository: string): P
   return sessions.filter((session) => existsSync(path.join(dir, session, 'startedat')));
 }
 
-async function craneBlob(reference: string): Promise<Buffer> {
-  const { stdout } = await run(await ensureCrane(), ['blob', reference], {
-    encoding: 'buffer',
-    maxBuffer: 1 << 28,
-  });
-
-  return stdout;
-}
 
 function sha256(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');

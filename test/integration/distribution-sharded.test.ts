@@ -27,6 +27,7 @@ import { EVIDENCE, startExportStack, type ExportStack } from '../support/export-
 import { distributeAndWait, exportAndWait } from '../support/runs.js';
 import {
   crane,
+  craneBlob,
   ensureCrane,
   registryAvailable,
   startRegistry,
@@ -286,14 +287,6 @@ function blobPath(layoutDir: string, digest: string): string {
   return path.join(layoutDir, 'blobs', 'sha256', digest.replace(/^sha256:/, ''));
 }
 
-async function craneBlob(reference: string): Promise<Buffer> {
-  const { stdout } = await run(await ensureCrane(), ['blob', reference], {
-    encoding: 'buffer',
-    maxBuffer: 1 << 26,
-  });
-
-  return stdout;
-}
 
 function hex(bytes: Buffer): string {
   return createHash('sha256').update(bytes).digest('hex');

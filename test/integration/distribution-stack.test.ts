@@ -32,7 +32,7 @@ import { distributeAndWait, exportAndWait } from '../support/runs.js';
 import { startMinio, type TestMinio } from '../support/minio.js';
 import {
   crane,
-  ensureCrane,
+  craneBlob,
   registryAvailable,
   startRegistry,
   type TestRegistry,
@@ -409,14 +409,6 @@ function jsonBody(body: object) {
   return { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } };
 }
 
-async function craneBlob(reference: string): Promise<Buffer> {
-  const { stdout } = await run(await ensureCrane(), ['blob', reference], {
-    encoding: 'buffer',
-    maxBuffer: 1 << 28,
-  });
-
-  return stdout;
-}
 
 async function getObject(minio: TestMinio, key: string): Promise<Buffer> {
   const answer = await minio.client.send(new GetObjectCommand({ Bucket: 'exports', Key: key }));

@@ -27,6 +27,8 @@ import {
   stellaEnv,
   type ExportStack,
 } from '../support/export-stack.js';
+// The documents the secrets ride in: one of each format the parsers read.
+import { CARRIERS } from '../unit/redaction/planted-documents.js';
 
 // Credentials of every common shape, planted in fields no parser knows. None may leave the
 // store: not in a bundle of any profile, not in a log line, not in a normalized row.
@@ -44,16 +46,6 @@ const SECRET_FIELDS = {
   password: SECRETS[3],
 };
 
-// The documents the secrets ride in: one of each format the parsers read.
-const CARRIERS = [
-  'advisories/osv/go/GO-2023-1988.json',
-  'advisories/osv/ghsa/npm/GHSA-74fj-2j2h-c42q.json',
-  'vex/openvex/document1.vex.json',
-  'vex/csaf/2022-evd-uc-01-na-001.json',
-  'vex/cyclonedx/Use-Cases/Case-12/vex.json',
-  'sboms/cyclonedx/laravel-7.12.0/bom.1.4.json',
-  'sboms/spdx/sbom.spdx.json',
-];
 
 // The subject of an SBOM that only another tenant ingested: no bundle of acme may name it.
 const OTHER_TENANT_MARKER = 'globex-private-subject-5e1c';

@@ -191,3 +191,13 @@ export async function crane(
 
   return (stdout as unknown as Buffer).toString('utf8');
 }
+
+// A blob as an independent client (crane) reads it from a registry.
+export async function craneBlob(reference: string): Promise<Buffer> {
+  const { stdout } = await run(await ensureCrane(), ['blob', reference], {
+    encoding: 'buffer',
+    maxBuffer: 1 << 28,
+  });
+
+  return stdout;
+}
