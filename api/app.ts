@@ -88,7 +88,9 @@ function countErrors(metrics: ApiMetrics): express.ErrorRequestHandler {
 const requireJsonBodies: RequestHandler = (req, _res, next) => {
   const ownTypes = OWN_BODY_TYPES[`${req.method} ${req.path}`];
   const ownBody = ownTypes !== undefined && req.is(ownTypes);
-  if (req.is('application/json') === false && !ownBody) {
+  // fetch sends `Content-Length: 0` with a bodiless POST, which type-is counts as a body.
+  const empty = req.headers['content-length'] === '0';
+  if (req.is('application/json') === false && !ownBody && !empty) {
     const message = 'the request body must be JSON, sent with Content-Type: application/json';
     next(new StellaError('bad_request', message));
     return;
