@@ -4,6 +4,7 @@ import { jsonPartLimitsSchema } from '../../adapters/json/json-part-limits.js';
 import { AGE_RECIPIENT } from '../../adapters/mirror/mirror-encryption.js';
 import { exportFiltersSchema } from '../../domain/filters.js';
 import { PROFILE_KINDS } from '../../domain/profiles.js';
+import { vexTrustSchema } from '../../policy/policy-snapshot.js';
 import { EXPORT_EVENT_TYPES } from '../../workflows/export-trigger-definitions.js';
 import type { Database } from '../../store/database.js';
 import {
@@ -35,6 +36,9 @@ const profileConfigSchema = z.strictObject({
   strict: z.boolean().optional(),
   // json:* and mirror:*: the size of one data file part (adapters/json/json-part-limits.ts).
   ...jsonPartLimitsSchema.shape,
+  // mirror:*: VEX consensus trust weights, `true` for the defaults, `false` for no
+  // consensus/ section (consensus/consensus-mirror-section.ts).
+  vexConsensus: z.union([z.boolean(), vexTrustSchema]).optional(),
   // Distribution settings of this profile's bundles (activities/distribution-activities.ts).
   distribution: z
     .strictObject({
