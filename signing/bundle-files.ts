@@ -1,10 +1,11 @@
 // File-system side of bundle verification: manifest path rules, a walk that never follows
-// symbolic links, and streamed SHA-256.
+// symbolic links, streamed SHA-256, and reads of files that may be missing.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
+import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { StellaError } from '../domain/errors.js';
 
 export interface BundleTree {
   files: Map<string, number>; // regular files: relative path → size
@@ -73,4 +74,16 @@ export async function mapLimited<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 
   return results;
+}
+
+// A bundle file's bytes, or undefined when it is not there (or is a folder): a missing file
+// is a verification failure for the caller to report, an unreadable one is not.
+export async function readIfPresent(path: string): Promise<Buffer | undefined> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EISDIR') return undefined;
+    throw new StellaError('unavailable', `cannot read ${path}`, { cause: err });
+  }
 }

@@ -1,11 +1,10 @@
 // signatures/provenance.dsse.json: provenance.json signed as a DSSE envelope (in-toto
 // attestation layer), so in-toto and sigstore tooling can check the attestation on its own.
 // The payload is provenance.json's exact bytes, so the envelope and the file cannot differ.
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { PROVENANCE_PATH } from '../bundle/manifest.js';
-import { StellaError } from '../domain/errors.js';
+import { readIfPresent } from './bundle-files.js';
 import { IN_TOTO_PAYLOAD_TYPE, signDsse, verifyDsse, type DsseEnvelope } from './dsse.js';
 import type { JWKS, Signer } from './signer.js';
 
@@ -31,7 +30,7 @@ export async function provenanceEnvelopeProblems(
   bundleDir: string,
   jwks: JWKS,
 ): Promise<EnvelopeProblem[]> {
-  const envelopeBytes = await readOptional(join(bundleDir, PROVENANCE_ENVELOPE_PATH));
+  const envelopeBytes = await readIfPresent(join(bundleDir, PROVENANCE_ENVELOPE_PATH));
   if (!envelopeBytes) return [];
 
   const envelope = parseEnvelope(envelopeBytes);
@@ -40,7 +39,7 @@ export async function provenanceEnvelopeProblems(
   const verdict = await verifyDsse(envelope, jwks);
   if (!verdict.ok) return verdict.failures.map(signatureProblem);
 
-  const provenance = await readOptional(join(bundleDir, PROVENANCE_PATH));
+  const provenance = await readIfPresent(join(bundleDir, PROVENANCE_PATH));
   if (provenance && !Buffer.from(verdict.payload!).equals(provenance)) {
     const message = `the payload signed in ${PROVENANCE_ENVELOPE_PATH} is not provenance.json`;
     return [{ check: 'provenance', path: PROVENANCE_PATH, message }];
@@ -64,12 +63,3 @@ function parseEnvelope(bytes: Uint8Array): DsseEnvelope | undefined {
   }
 }
 
-async function readOptional(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR') return undefined;
-    throw new StellaError('unavailable', `cannot read ${path}`, { cause: err });
-  }
-}

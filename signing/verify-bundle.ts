@@ -20,6 +20,7 @@ import { StellaError } from '../domain/errors.js';
 import {
   manifestPathProblem,
   mapLimited,
+  readIfPresent,
   sha256File,
   walkBundle,
   type BundleTree,
@@ -79,7 +80,7 @@ export async function verifyBundle(options: VerifyBundleOptions): Promise<Verify
     filesChecked: 0,
   };
 
-  const manifestBytes = await readBytes(manifestPath);
+  const manifestBytes = await readIfPresent(manifestPath);
   if (!manifestBytes) {
     return finish(result, [manifestFailure(display(bundleDir, manifestPath), 'is missing')]);
   }
@@ -144,7 +145,7 @@ async function checkSignature(
 ): Promise<JWKS | undefined> {
   const signatureName = display(input.bundleDir, input.signaturePath);
   const jwks = input.jwks ?? (await embeddedJwks(result, input.bundleDir));
-  const jws = await readBytes(input.signaturePath);
+  const jws = await readIfPresent(input.signaturePath);
   if (!jws) {
     result.failures.push({ check: 'signature', path: signatureName, message: 'is missing' });
     return jwks;
@@ -212,9 +213,9 @@ async function detachedSignatureFailure(
   entry: DetachedSignature,
   jwks: JWKS,
 ): Promise<VerifyFailure | undefined> {
-  const jws = await readBytes(join(bundleDir, entry.signature));
+  const jws = await readIfPresent(join(bundleDir, entry.signature));
   if (!jws) return { check: 'signature', path: entry.signature, message: 'is missing' };
-  const signed = await readBytes(join(bundleDir, entry.file));
+  const signed = await readIfPresent(join(bundleDir, entry.file));
   if (!signed) return undefined; // a missing listed file is already a missing_file failure
 
   const verdict = await verifyDetachedJws(new TextDecoder().decode(jws), signed, jwks);
@@ -227,7 +228,7 @@ async function embeddedJwks(
   result: VerifyResult,
   bundleDir: string,
 ): Promise<JWKS | undefined> {
-  const bytes = await readBytes(join(bundleDir, JWKS_PATH));
+  const bytes = await readIfPresent(join(bundleDir, JWKS_PATH));
   const jwks = bytes ? parseJson(bytes) : undefined;
   const valid = Array.isArray((jwks as JWKS | undefined)?.keys);
   if (!valid) {
@@ -408,15 +409,6 @@ async function checkProvenance(
 
 // --- helpers ------------------------------------------------------------------------------
 
-async function readBytes(path: string): Promise<Uint8Array | undefined> {
-  try {
-    return await readFile(path);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'EISDIR') return undefined;
-    throw new StellaError('unavailable', `cannot read ${path}`, { cause: err });
-  }
-}
 
 function parseJson(bytes: Uint8Array): unknown {
   try {
