@@ -4,12 +4,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunView } from '../../api/run-view.js';
-import { extractTarZst } from '../../bundle/extract.js';
 import { removeQuietly } from '../../bundle/files.js';
 import { writeJsonlZst } from '../../bundle/jsonl-zst.js';
 import type { ExportManifest } from '../../bundle/manifest.js';
-import { downloadBundle } from '../../cli/download.js';
-import { waitForRun } from '../../cli/wait-for-run.js';
 import type { VexConsensusRecord } from '../../consensus/consensus-records.js';
 import { StellaError } from '../../domain/errors.js';
 import { ingestPaths } from '../../ingest/ingest-paths.js';
@@ -28,6 +25,7 @@ import {
   stellaEnv,
   type ExportStack,
 } from '../support/export-stack.js';
+import { exportAndUnpack } from '../support/runs.js';
 
 const POLICIES = path.join(FIXTURES, 'policies');
 const SBOM = path.join(POLICIES, 'expected-packages.cdx.json');
@@ -110,7 +108,7 @@ describe('json:policy export', { timeout: 300_000 }, () => {
     ]);
     sbomSha256 = sha256Hex(await readFile(SBOM));
     await publish(stack, 'pol-v1.0.0.yaml');
-    first = await exportAndUnpack(stack, scratch, 'first', 'pol-v1.0.0');
+    first = await exportAndUnpack(stack, pinned('pol-v1.0.0'), path.join(scratch, 'first'));
   });
 
   after(async () => {
@@ -269,7 +267,7 @@ describe('json:policy export', { timeout: 300_000 }, () => {
 
   describe('the same policy version twice', () => {
     it('returns byte-identical decisions, inputs, consensus and summary', async () => {
-      const second = await exportAndUnpack(stack, scratch, 'second', 'pol-v1.0.0');
+      const second = await exportAndUnpack(stack, pinned('pol-v1.0.0'), path.join(scratch, 'second'));
 
       assert.notEqual(second.run.id, first.run.id);
       for (const file of Object.values(FILES)) {
@@ -291,7 +289,7 @@ describe('json:policy export', { timeout: 300_000 }, () => {
         cliEnv,
       );
       assert.equal(published.code, 0, published.stderr);
-      newer = await exportAndUnpack(stack, scratch, 'newer');
+      newer = await exportAndUnpack(stack, pinned(), path.join(scratch, 'newer'));
     });
 
     it('returns the version an unpinned run resolved, recorded on the run and in the bundle', async () => {
@@ -403,23 +401,10 @@ async function publish(stack: ExportStack, file: string) {
     .json<{ version: string; sha256: string }>('POST', '/export/policies', { document });
 }
 
-async function exportAndUnpack(
-  stack: ExportStack,
-  scratch: string,
-  name: string,
-  policyVersion?: string,
-) {
-  const api = stack.client();
-  const body = { profileId: 'prof_json_policy', ...(policyVersion ? { policyVersion } : {}) };
-  const created = await api.json<RunView>('POST', '/export/runs', body);
-  const run = await waitForRun(api, created.id, { quiet: true, intervalMs: 200 });
-  const dir = path.join(scratch, name);
-  if (run.state === 'succeeded') {
-    await downloadBundle(api, run.id, `${dir}.tar.zst`);
-    await extractTarZst(`${dir}.tar.zst`, dir);
-  }
 
-  return { run, dir };
+// A json:policy run body, pinned to a policy version or resolving the latest.
+function pinned(policyVersion?: string): Record<string, unknown> {
+  return { profileId: 'prof_json_policy', ...(policyVersion ? { policyVersion } : {}) };
 }
 
 async function readSummary(dir: string): Promise<EvaluationSummary> {

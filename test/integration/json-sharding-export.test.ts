@@ -5,18 +5,16 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { RunView } from '../../api/run-view.js';
 import { readDataLines } from '../../bundle/bundle-parts.js';
-import { extractTarZst } from '../../bundle/extract.js';
 import { removeQuietly } from '../../bundle/files.js';
 import type { ExportManifest, ManifestFile } from '../../bundle/manifest.js';
 import { partPath } from '../../bundle/sharded-jsonl.js';
-import { downloadBundle } from '../../cli/download.js';
-import { waitForRun } from '../../cli/wait-for-run.js';
 import { ingestPaths } from '../../ingest/ingest-paths.js';
 import { POLICY_BUNDLE_FILES as FILES } from '../../policy/bundle-layout.js';
 import { readJsonlZst } from '../../policy/read-jsonl-zst.js';
 import { createProfile } from '../../store/export-store.js';
 import { runCli } from '../support/cli.js';
 import { EVIDENCE, FIXTURES, startExportStack, type ExportStack } from '../support/export-stack.js';
+import { exportAndUnpack } from '../support/runs.js';
 
 const ADVISORIES = 'advisories/normalized.jsonl.zst';
 const POLICIES = path.join(FIXTURES, 'policies');
@@ -52,8 +50,12 @@ describe('json export with small part limits', { timeout: 300_000 }, () => {
     for (const profile of [RAW_PROFILE, POLICY_PROFILE]) {
       await createProfile(stack.db, 'default', { ...profile, name: profile.id });
     }
-    raw = await exportAndUnpack(stack, scratch, RAW_PROFILE.id, 'raw');
-    policy = await exportAndUnpack(stack, scratch, POLICY_PROFILE.id, 'policy');
+    raw = await exportAndUnpack(stack, { profileId: RAW_PROFILE.id }, path.join(scratch, 'raw'));
+    policy = await exportAndUnpack(
+      stack,
+      { profileId: POLICY_PROFILE.id },
+      path.join(scratch, 'policy'),
+    );
   });
 
   after(async () => {
@@ -148,7 +150,11 @@ describe('json export with small part limits', { timeout: 300_000 }, () => {
 
     describe('run again over unchanged evidence', () => {
       it('returns the same parts with the same hashes', async () => {
-        const again = await exportAndUnpack(stack, scratch, RAW_PROFILE.id, 'raw-again');
+        const again = await exportAndUnpack(
+          stack,
+          { profileId: RAW_PROFILE.id },
+          path.join(scratch, 'raw-again'),
+        );
         const data = (m: ExportManifest) => m.files.filter((f) => f.path !== 'provenance.json');
 
         assert.deepEqual(data(await readManifest(again.dir)), data(await readManifest(raw.dir)));
@@ -189,23 +195,6 @@ describe('json export with small part limits', { timeout: 300_000 }, () => {
   });
 });
 
-async function exportAndUnpack(
-  stack: ExportStack,
-  scratch: string,
-  profileId: string,
-  name: string,
-) {
-  const api = stack.client();
-  const created = await api.json<RunView>('POST', '/export/runs', { profileId });
-  const run = await waitForRun(api, created.id, { quiet: true, intervalMs: 200 });
-  const dir = path.join(scratch, name);
-  if (run.state === 'succeeded') {
-    await downloadBundle(api, run.id, `${dir}.tar.zst`);
-    await extractTarZst(`${dir}.tar.zst`, dir);
-  }
-
-  return { run, dir };
-}
 
 async function readManifest(dir: string): Promise<ExportManifest> {
   return JSON.parse(await readFile(path.join(dir, 'export.json'), 'utf8')) as ExportManifest;
